@@ -1,0 +1,1 @@
+"""Reference custom layers, one concept a module."""

@@ -93,3 +93,8 @@ def version_label():
     """Human-readable version string used in messages and reports."""
     flavour = " via tf_keras" if USES_LEGACY_KERAS else ""
     return f"Keras {KERAS_VERSION}{flavour} on TensorFlow {TF_VERSION}"
+
+
+def dtype_name(dtype):
+    """'float32' for a Keras 3 dtype string or a Keras 2 ``tf.DType`` alike."""
+    return str(getattr(dtype, "name", dtype))

@@ -1,5 +1,9 @@
 """Copy weights between two forms of one architecture, checking they line up."""
 
+import numpy as np
+
+from conformance.compat import dtype_name
+
 
 def _groups(obj):
     # Trainable and non-trainable weights are paired separately: on Keras 2 ``weights`` of
@@ -31,3 +35,15 @@ def copy_weights(source, target):
     for group, source_weights in _groups(source).items():
         for src, dst in zip(source_weights, _groups(target)[group]):
             dst.assign(src.numpy())
+
+
+def randomize_weights(obj, seed=0, low=0.5, high=1.5):
+    """Overwrite every weight with values drawn uniformly from [low, high).
+
+    Positive values keep batch-normalisation variances valid; distinct values make a
+    weight that was copied to the wrong place visible in the outputs.
+    """
+    rng = np.random.default_rng(seed)
+    for weight in obj.weights:
+        values = rng.uniform(low, high, size=tuple(weight.shape))
+        weight.assign(values.astype(dtype_name(weight.dtype)))

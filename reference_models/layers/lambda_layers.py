@@ -16,13 +16,16 @@ from reference_models.registry import SUBCLASSED, Reference, register
 PACKAGE = "reference_models"
 
 
-@register_serializable(package=PACKAGE)
+# Registered under prefixed names: Keras 3.7+ resolves a user's unregistered function
+# saved as plain "my_relu" to any registered "<package>>my_relu", so a plain name here
+# would silently replace the user's function of the same name when a model is loaded.
+@register_serializable(package=PACKAGE, name="reference_absolute")
 def absolute(x):
     """Elementwise |x| (the notes' ``lambda x: tf.abs(x)``)."""
     return tf.abs(x)
 
 
-@register_serializable(package=PACKAGE)
+@register_serializable(package=PACKAGE, name="reference_my_relu")
 def my_relu(x, threshold=0.0):
     """max(threshold, x): ReLU for threshold 0, a clamp at the threshold otherwise."""
     return tf.maximum(tf.cast(threshold, x.dtype), x)

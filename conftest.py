@@ -1,0 +1,58 @@
+"""Shared pytest set-up: quiet TensorFlow, a clean Keras state per test, hypothesis profiles,
+and the --run-slow flag that opts into the exhaustive tests."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Several workers share few cores: one TensorFlow thread each avoids oversubscription.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+
+import pytest  # noqa: E402
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # hypothesis is a test extra; the suite still collects without it
+    settings = None
+
+if settings is not None:
+    _tf_health = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    settings.register_profile(
+        "ci", derandomize=True, max_examples=12, deadline=None,
+        suppress_health_check=_tf_health, print_blob=True,
+    )
+    settings.register_profile(
+        "dev", max_examples=25, deadline=None, suppress_health_check=_tf_health
+    )
+    settings.register_profile(
+        "thorough", max_examples=200, deadline=None, suppress_health_check=_tf_health,
+        print_blob=True,
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--run-slow", action="store_true", default=False, help="also run tests marked slow"
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip_slow = pytest.mark.skip(reason="slow: pass --run-slow (or use the tox 'slow' env)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keras_state():
+    """Each test starts from a cleared Keras session and fixed seeds."""
+    from conformance.compat import keras
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(1234)
+    yield
+    keras.backend.clear_session()

@@ -98,3 +98,91 @@ def version_label():
 def dtype_name(dtype):
     """'float32' for a Keras 3 dtype string or a Keras 2 ``tf.DType`` alike."""
     return str(getattr(dtype, "name", dtype))
+
+
+def _registration_module():
+    import importlib
+
+    return importlib.import_module(f"{keras.__name__.split('.')[0]}.src.saving.object_registration")
+
+
+_REGISTRY_DICTS = ("GLOBAL_CUSTOM_OBJECTS", "GLOBAL_CUSTOM_NAMES",  # Keras 3
+                   "_GLOBAL_CUSTOM_OBJECTS", "_GLOBAL_CUSTOM_NAMES")  # Keras 2
+
+
+def registration_snapshot():
+    """A copy of Keras's global registry of serializable objects (names and objects)."""
+    module = _registration_module()
+    return {name: dict(getattr(module, name)) for name in _REGISTRY_DICTS if hasattr(module, name)}
+
+
+def registration_restore(snapshot):
+    module = _registration_module()
+    for name, content in snapshot.items():
+        live = getattr(module, name)
+        live.clear()
+        live.update(content)
+
+
+def global_policy_name():
+    return keras.mixed_precision.global_policy().name
+
+
+def set_global_policy(name):
+    keras.mixed_precision.set_global_policy(name)
+
+
+def tf_global_seed():
+    from tensorflow.python.eager import context
+
+    return context.global_seed()
+
+
+def restore_tf_global_seed(seed):
+    from tensorflow.python.eager import context
+
+    context.context()._set_global_seed(seed)  # accepts None; tf.random.set_seed does not
+
+
+def keras_global_seed():
+    """Keras 3 keeps its own global seed beside TensorFlow's; Keras 2 has none."""
+    if not KERAS_3:
+        return None
+    from keras.src.backend.common import global_state
+
+    return global_state.get_global_attribute("global_random_seed")
+
+
+def restore_keras_global_seed(seed):
+    if KERAS_3:
+        from keras.src.backend.common import global_state
+
+        global_state.set_global_attribute("global_random_seed", seed)
+
+
+def is_variable(obj):
+    """A TensorFlow variable or a Keras 3 variable."""
+    if isinstance(obj, tf.Variable):
+        return True
+    return KERAS_3 and isinstance(obj, keras.Variable)
+
+
+def tracked_variable_ids(layer):
+    """ids of every variable Keras tracks for ``layer``, including the tf.Variable that a
+    Keras 3 variable wraps (so an attribute holding either one counts as tracked)."""
+    ids = set()
+    for variable in layer.variables:
+        ids.add(id(variable))
+        inner = getattr(variable, "value", None) if KERAS_3 else None
+        if inner is not None:
+            ids.add(id(inner))
+    return ids
+
+
+def sublayers(layer):
+    """Every layer nested in ``layer`` (recursively), excluding ``layer`` itself."""
+    return list(layer._flatten_layers(include_self=False, recursive=True))
+
+#: Keras 2 saves any Python function inside a Lambda layer as bytecode, which safe-mode
+#: loading refuses; Keras 3 saves a registered function by name.
+LAMBDA_FUNCTIONS_SAVED_AS_BYTECODE = not KERAS_3

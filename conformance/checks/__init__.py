@@ -1,0 +1,13 @@
+"""The contract checks, one module per family. Importing this package registers them all."""
+
+from conformance.checks import (  # noqa: F401
+    construction,
+    dtype,
+    gradients,
+    graph,
+    model,
+    modes,
+    reference,
+    serialization,
+    shapes,
+)

@@ -1,0 +1,1 @@
+"""dtype checks (being written)."""

@@ -1,0 +1,1 @@
+"""gradients checks (being written)."""

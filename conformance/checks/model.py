@@ -1,0 +1,1 @@
+"""model checks (being written)."""

@@ -1,0 +1,1 @@
+"""modes checks (being written)."""

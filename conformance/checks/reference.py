@@ -1,0 +1,1 @@
+"""reference checks (being written)."""

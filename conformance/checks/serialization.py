@@ -1,0 +1,1 @@
+"""serialization checks (being written)."""

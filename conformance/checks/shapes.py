@@ -1,0 +1,1 @@
+"""shapes checks (being written)."""

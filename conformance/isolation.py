@@ -1,0 +1,97 @@
+"""Running user code without letting it change the caller's world.
+
+Every check runs inside :func:`isolated`: the dtype policy, floatx, the random seeds of
+Python, NumPy, TensorFlow and Keras, Keras's registry of serializable objects and the
+working directory are put back afterwards, whatever the check did or raised, and the
+scratch directories it made are deleted.
+"""
+
+import contextlib
+import os
+import random
+import shutil
+import tempfile
+import threading
+
+import numpy as np
+
+from conformance import compat
+
+_scratch_dirs = []  # every scratch directory made and not yet removed, in creation order
+_scratch_lock = threading.Lock()
+
+
+def snapshot():
+    return {
+        "policy": compat.global_policy_name(),
+        "floatx": compat.keras.backend.floatx(),
+        "python_random": random.getstate(),
+        "numpy_random": np.random.get_state(),
+        "tf_seed": compat.tf_global_seed(),
+        "keras_seed": compat.keras_global_seed(),
+        "registry": compat.registration_snapshot(),
+        "cwd": os.getcwd(),
+    }
+
+
+def restore(state):
+    compat.set_global_policy(state["policy"])
+    compat.keras.backend.set_floatx(state["floatx"])
+    random.setstate(state["python_random"])
+    np.random.set_state(state["numpy_random"])
+    compat.restore_tf_global_seed(state["tf_seed"])
+    compat.restore_keras_global_seed(state["keras_seed"])
+    compat.registration_restore(state["registry"])
+    if os.getcwd() != state["cwd"]:
+        os.chdir(state["cwd"])
+
+
+@contextlib.contextmanager
+def isolated():
+    """Restore global state and remove scratch directories on exit, even after errors."""
+    state = snapshot()
+    with _scratch_lock:
+        first = len(_scratch_dirs)
+    try:
+        yield
+    finally:
+        with _scratch_lock:
+            made_here = _scratch_dirs[first:]
+            del _scratch_dirs[first:]
+        for directory in made_here:
+            shutil.rmtree(directory, ignore_errors=True)
+        restore(state)
+
+
+def scratch_dir():
+    """A new temporary directory, deleted when the surrounding :func:`isolated` ends."""
+    directory = tempfile.mkdtemp(prefix="keras-conformance-")
+    with _scratch_lock:
+        _scratch_dirs.append(directory)
+    return directory
+
+
+class TimedOut(Exception):
+    pass
+
+
+def run_with_timeout(func, timeout):
+    """Run ``func()`` in a worker thread; raise :class:`TimedOut` if it has not returned
+    after ``timeout`` seconds (the thread is then abandoned: Python cannot kill it)."""
+    outcome = {}
+
+    def target():
+        try:
+            with isolated():  # Keras 3 keeps some global state per thread: restore it there too
+                outcome["value"] = func()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="keras-conformance-check", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise TimedOut(f"did not finish within {timeout:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

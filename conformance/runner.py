@@ -1,0 +1,163 @@
+"""Running checks on targets and turning what happened into results."""
+
+import time
+
+from conformance import compat
+from conformance.catalogue import all_checks, get_check
+from conformance.isolation import TimedOut, isolated, run_with_timeout
+from conformance.outcomes import (
+    ContractViolation,
+    NotApplicable,
+    TargetUnusable,
+    describe_exception,
+)
+from conformance.report import CheckResult, Report, TargetReport
+from conformance.spec import CheckSpec, ensure_usable
+
+
+def _not_applicable_reason(check, spec):
+    if not check.in_tier(spec.tier):
+        return "runs in the full tier only (--tier full)"
+    if spec.kind not in check.kinds:
+        return f"applies to {' and '.join(k + 's' for k in check.kinds)} only"
+    if check.needs_reference and spec.reference is None:
+        return "needs a reference to compare against (--reference NAME)"
+    return None
+
+
+def failure_message(check, violation):
+    hint = f" ({violation.hint})" if violation.hint else ""
+    return (
+        f"{check.id}: {check.contract} Expected {violation.expected}; "
+        f"saw {violation.seen}{hint}. [{compat.version_label()}]"
+    )
+
+
+def _outcome(check, spec):
+    """(status, message) of one check on a usable spec, before expected failures apply."""
+    try:
+        with isolated():
+            run_with_timeout(lambda: check(spec), spec.timeout)
+    except NotApplicable as exc:
+        return "skipped", str(exc)
+    except ContractViolation as violation:
+        return "failed", failure_message(check, violation)
+    except TimedOut as exc:
+        return "failed", f"{check.id}: {check.contract} The check {exc}. [{compat.version_label()}]"
+    except Exception as exc:  # noqa: BLE001 - user code raising is a failed contract
+        return "failed", (
+            f"{check.id}: {check.contract} Expected it to hold; the target raised "
+            f"{describe_exception(exc)}. [{compat.version_label()}]"
+        )
+    return "passed", ""
+
+
+def _apply_expectation(check, spec, status, message):
+    reason = spec.expected_failures.get(check.id)
+    if reason is None:
+        return status, message
+    if status == "failed":
+        return "xfail", f"expected to fail ({reason}): {message}"
+    if status == "passed":
+        return "xpass", f"expected to fail ({reason}) but passed"
+    return status, message
+
+
+def run_check(check, spec, unusable=None):
+    """Run one check (a :class:`~conformance.catalogue.Check` or its id) on ``spec``."""
+    if isinstance(check, str):
+        check = get_check(check)
+    started = time.perf_counter()
+    reason = _not_applicable_reason(check, spec)
+    if reason is not None:
+        status, message = "skipped", reason
+    elif unusable is not None:
+        status, message = "error", unusable
+    else:
+        status, message = _outcome(check, spec)
+        status, message = _apply_expectation(check, spec, status, message)
+    return CheckResult(
+        check=check.id,
+        family=check.family,
+        status=status,
+        message=message,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def usability_problem(spec):
+    """None if the target builds and runs once, else the reason it does not."""
+    try:
+        with isolated():
+            run_with_timeout(lambda: ensure_usable(spec), spec.timeout)
+    except TargetUnusable as exc:
+        return str(exc)
+    except TimedOut as exc:
+        return f"{spec.label} could not be built and called: it {exc}"
+    return None
+
+
+def validate_expected_failures(spec):
+    known = {check.id for check in all_checks("full")}
+    unknown = sorted(set(spec.expected_failures) - known)
+    if unknown:
+        raise ValueError(f"expected failures name unknown checks: {', '.join(unknown)}")
+
+
+def run_spec(spec, checks=None, on_result=None):
+    """Run ``checks`` (default: the whole catalogue) on one spec; a :class:`TargetReport`.
+
+    ``on_result(result)`` is called after each check, for progress displays.
+    """
+    validate_expected_failures(spec)
+    checks = all_checks("full") if checks is None else [
+        get_check(c) if isinstance(c, str) else c for c in checks
+    ]
+    unusable = usability_problem(spec)
+    report = TargetReport(target=spec.label, strict=spec.strict)
+    for check in checks:
+        result = run_check(check, spec, unusable=unusable)
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+    return report
+
+
+def check_layer(
+    cls,
+    input_shapes,
+    kwargs=None,
+    *,
+    reference=None,
+    reference_kwargs=None,
+    tier="fast",
+    expected_failures=None,
+    strict=False,
+    traits=(),
+    checks=None,
+    timeout=180.0,
+    import_path=None,
+    label=None,
+):
+    """Check one layer or model class against every contract; returns a :class:`Report`.
+
+    ``input_shapes`` is one shape per input, batch dimension included, e.g. ``[(3, 7)]``.
+    ``reference`` names an entry of ``reference_models`` to compare against.
+    """
+    spec = CheckSpec(
+        cls=cls,
+        input_shapes=input_shapes,
+        kwargs=kwargs or {},
+        traits=frozenset(traits),
+        expected_failures=expected_failures or {},
+        strict=strict,
+        reference=reference,
+        reference_kwargs=reference_kwargs,
+        tier=tier,
+        timeout=timeout,
+        label=label,
+        import_path=import_path,
+    )
+    if reference is not None:
+        spec.reference_entry()  # unknown names fail here, before any check runs
+    return Report(targets=[run_spec(spec, checks=checks)])

@@ -42,8 +42,7 @@ def restore(state):
     compat.restore_tf_global_seed(state["tf_seed"])
     compat.restore_keras_global_seed(state["keras_seed"])
     compat.registration_restore(state["registry"])
-    if os.getcwd() != state["cwd"]:
-        os.chdir(state["cwd"])
+    os.chdir(state["cwd"])  # unconditionally: the current one may have been deleted
 
 
 @contextlib.contextmanager
@@ -55,12 +54,12 @@ def isolated():
     try:
         yield
     finally:
+        restore(state)
         with _scratch_lock:
             made_here = _scratch_dirs[first:]
             del _scratch_dirs[first:]
         for directory in made_here:
             shutil.rmtree(directory, ignore_errors=True)
-        restore(state)
 
 
 def scratch_dir():

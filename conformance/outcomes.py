@@ -1,5 +1,7 @@
 """How a check reports that a contract was broken, or that it does not apply."""
 
+import re
+
 
 class ContractViolation(AssertionError):
     """The target broke the contract: ``expected`` is what the contract demands, ``seen``
@@ -26,9 +28,12 @@ def expect(condition, expected, seen, hint=None):
         raise ContractViolation(expected, seen() if callable(seen) else seen, hint)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def describe_exception(exc):
-    """``TypeError: message`` on one line, shortened."""
-    text = " ".join(str(exc).split())
+    """``TypeError: message`` on one line, shortened, without terminal colour codes."""
+    text = " ".join(_ANSI.sub("", str(exc)).split())
     if len(text) > 300:
         text = text[:297] + "..."
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

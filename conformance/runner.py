@@ -46,7 +46,7 @@ def _outcome(check, spec):
         return "failed", f"{check.id}: {check.contract} The check {exc}. [{compat.version_label()}]"
     except Exception as exc:  # noqa: BLE001 - user code raising is a failed contract
         return "failed", (
-            f"{check.id}: {check.contract} Expected it to hold; the target raised "
+            f"{check.id}: {check.contract} Expected the contract to hold; saw the target raise "
             f"{describe_exception(exc)}. [{compat.version_label()}]"
         )
     return "passed", ""

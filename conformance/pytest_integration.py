@@ -1,0 +1,77 @@
+"""pytest integration: one test per (target, check), selectable with ``-k``.
+
+Usage, in a user's test module::
+
+    from conformance import CheckSpec, parametrize_with_checks
+
+    @parametrize_with_checks([CheckSpec(MyDense, input_shapes=[(3, 7)], kwargs={"units": 4})])
+    def test_my_layers(spec, check):
+        check(spec)
+"""
+
+from conformance.catalogue import all_checks
+from conformance.runner import run_check
+
+
+class _PytestCheck:
+    """Runs one check; pytest sees a failure, a skip or a pass."""
+
+    def __init__(self, check):
+        self.check = check
+        self.__name__ = check.id
+
+    def __call__(self, spec):
+        import pytest
+
+        # Expected failures are pytest xfail marks here, so the check runs unmodified.
+        plain = _without_expectations(spec)
+        result = run_check(self.check, plain)
+        if result.status == "skipped":
+            pytest.skip(result.message)
+        if result.status in ("failed", "error"):
+            pytest.fail(result.message, pytrace=False)
+
+    def __repr__(self):
+        return self.check.id
+
+
+def _without_expectations(spec):
+    import dataclasses
+
+    return dataclasses.replace(spec, expected_failures={})
+
+
+def _expected_for(spec, expected_failures):
+    expected = dict(spec.expected_failures)
+    if callable(expected_failures):
+        expected.update(expected_failures(spec) or {})
+    elif expected_failures:
+        expected.update(expected_failures)
+    return expected
+
+
+def parametrize_with_checks(specs, expected_failures=None, checks=None):
+    """A ``pytest.mark.parametrize`` over every (spec, check) pair.
+
+    ``expected_failures`` is ``{check_id: reason}`` for every spec, or a callable taking a
+    spec and returning such a dict; those tests are marked xfail (strict when the spec
+    is strict). ``checks`` limits the run to some check ids. Test ids read
+    ``ClassName-check_id``, so ``-k check_id`` or ``-k ClassName`` selects them.
+    """
+    import pytest
+
+    selected = all_checks("full")
+    if checks is not None:
+        wanted = set(checks)
+        selected = [c for c in selected if c.id in wanted]
+    params = []
+    for spec in specs:
+        expected = _expected_for(spec, expected_failures)
+        for check in selected:
+            marks = []
+            if check.id in expected:
+                marks.append(pytest.mark.xfail(reason=expected[check.id], strict=spec.strict))
+            params.append(
+                pytest.param(spec, _PytestCheck(check), id=f"{spec.cls.__name__}-{check.id}", marks=marks)
+            )
+    return pytest.mark.parametrize("spec, check", params)

@@ -1,0 +1,87 @@
+"""The checker leaves no global state behind, even when user code changes it and raises."""
+
+import glob
+import os
+import random
+import tempfile
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conformance import compat
+from conformance.compat import keras
+from conformance.isolation import scratch_dir, snapshot
+from conformance.runner import check_layer, run_check
+from conformance.spec import CheckSpec
+
+
+class Vandal(keras.layers.Layer):
+    """Changes every piece of global state it can reach, then raises."""
+
+    def call(self, inputs):
+        compat.set_global_policy("mixed_float16")
+        keras.backend.set_floatx("float64")
+        random.seed(99)
+        np.random.seed(99)
+        tf.random.set_seed(99)
+        keras.saving.register_keras_serializable(package="vandal")(type("Intruder", (keras.layers.Layer,), {}))
+        os.chdir(scratch_dir())
+        with open("litter.txt", "w") as handle:
+            handle.write("left behind")
+        raise RuntimeError("user code failed")
+
+
+class Sleeper(keras.layers.Layer):
+    def call(self, inputs):
+        if not tf.executing_eagerly():
+            return inputs
+        time.sleep(30)
+        return inputs
+
+
+def _scratch_dirs():
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "keras-conformance-*")))
+
+
+def _state():
+    state = snapshot()
+    state["registry"] = {k: sorted(v) for k, v in state["registry"].items() if "OBJECTS" in k}
+    state["numpy_random"] = state["numpy_random"][1].tobytes()
+    return state
+
+
+def test_global_state_is_restored_after_user_code_changes_it_and_raises():
+    before, dirs_before = _state(), _scratch_dirs()
+    report = check_layer(Vandal, [(3, 4)])
+    statuses = {r.status for r in report.results()}
+    assert statuses <= {"error", "skipped"}, statuses  # Vandal cannot even be called
+    assert "user code failed" in report.results()[0].message
+    assert _state() == before
+    assert _scratch_dirs() == dirs_before
+
+
+def test_state_is_restored_after_every_check_of_a_working_layer():
+    before = _state()
+    check_layer(keras.layers.BatchNormalization, [(3, 4)], tier="fast")
+    assert _state() == before
+
+
+def test_a_hanging_check_fails_with_the_time_limit_and_the_run_goes_on():
+    spec = CheckSpec(Sleeper, [(2, 3)], timeout=1.0)
+    started = time.perf_counter()
+    result = run_check("check_build_runs_once", spec)
+    assert time.perf_counter() - started < 10
+    assert result.status == "failed"
+    assert "did not finish within 1 s" in result.message
+    following = run_check("check_no_weights_after_init", spec)
+    assert following.status == "passed"
+
+
+@pytest.mark.parametrize("bad", [{"input_shapes": []}, {"input_shapes": [(3,)]}, {"traits": {"nope"}}])
+def test_bad_specs_are_refused_with_a_clear_message(bad):
+    arguments = {"cls": keras.layers.Dense, "input_shapes": [(3, 4)], "kwargs": {"units": 2}}
+    arguments.update(bad)
+    with pytest.raises(ValueError):
+        CheckSpec(**arguments)

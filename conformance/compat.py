@@ -34,8 +34,17 @@ def _tf_minor():
     return int(tf.__version__.split(".")[1])
 
 
+def _keras_version(module):
+    version = getattr(module, "__version__", None)
+    if version is None:  # TF 2.15's tf.keras alias has no __version__; the package has
+        import keras as keras_package
+
+        version = keras_package.__version__
+    return str(version)
+
+
 keras = _resolve_keras()
-KERAS_VERSION = str(getattr(keras, "__version__", "2"))
+KERAS_VERSION = _keras_version(keras)
 KERAS_3 = KERAS_VERSION.startswith("3")
 TF_VERSION = tf.__version__
 USES_LEGACY_KERAS = (not KERAS_3) and _tf_minor() >= 16
@@ -186,3 +195,128 @@ def sublayers(layer):
 #: Keras 2 saves any Python function inside a Lambda layer as bytecode, which safe-mode
 #: loading refuses; Keras 3 saves a registered function by name.
 LAMBDA_FUNCTIONS_SAVED_AS_BYTECODE = not KERAS_3
+
+
+import contextlib  # noqa: E402  (used by count_traces only)
+
+
+@contextlib.contextmanager
+def count_traces():
+    """Record every ``tf.function`` trace made by this thread while the block runs.
+
+    Yields a list that receives the name of each FuncGraph built. It hooks TensorFlow's
+    internal ``func_graph.func_graph_from_py_func``, which tf.function's tracing (and
+    tf.cond/while_loop inside a trace) call through the module attribute on TF 2.15
+    through 2.21; a TensorFlow that stops doing so would make the list stay empty.
+    """
+    import threading
+
+    from tensorflow.python.framework import func_graph
+
+    traces = []
+    thread = threading.get_ident()
+    original = func_graph.func_graph_from_py_func
+
+    def counting(name, *args, **kwargs):
+        if threading.get_ident() == thread:
+            traces.append(str(name))
+        return original(name, *args, **kwargs)
+
+    func_graph.func_graph_from_py_func = counting
+    try:
+        yield traces
+    finally:
+        func_graph.func_graph_from_py_func = original
+
+
+def build_is_framework_default(layer):
+    """True when ``build`` is Keras's own placeholder (``Model.build`` not overridden):
+    Keras 2 then never calls it, Keras 3 may."""
+    return bool(getattr(type(layer).build, "_is_default", False))
+
+
+_FRAMEWORK_ATTRIBUTES = None
+
+
+def framework_attribute_names():
+    """Attribute names Keras itself sets on every Layer and Model instance (some hold
+    Keras's own untracked variables, such as Keras 2's ``Model._train_counter``)."""
+    global _FRAMEWORK_ATTRIBUTES
+    if _FRAMEWORK_ATTRIBUTES is None:
+        _FRAMEWORK_ATTRIBUTES = frozenset(vars(keras.layers.Layer())) | frozenset(vars(keras.Model()))
+    return _FRAMEWORK_ATTRIBUTES
+
+
+def shape_argument(shape):
+    """A shape (None for an unknown dimension) as Keras hands it to ``compute_output_shape``:
+    a ``tf.TensorShape`` on Keras 2, a tuple on Keras 3."""
+    return tuple(shape) if KERAS_3 else tf.TensorShape(shape)
+
+
+def defined_by_keras(cls, method_name):
+    """Whether ``cls.method_name`` comes from Keras itself (a built-in or base class) rather
+    than from user code; Keras 2 lives in ``keras`` or ``tf_keras``, Keras 3 in ``keras``."""
+    for klass in cls.__mro__:
+        if method_name in vars(klass):
+            return klass.__module__.split(".")[0] in ("keras", "tf_keras")
+    return False
+
+
+def export_saved_model(model, path):
+    """Export ``model``'s inference forward pass as a TensorFlow SavedModel at ``path``
+    (Keras 3: ``model.export``; Keras 2: ``tf.saved_model.save``)."""
+    if KERAS_3:
+        model.export(str(path), verbose=False)
+    else:
+        tf.saved_model.save(model, str(path))
+
+
+def load_exported_callable(path):
+    """A function ``inputs -> outputs`` serving a SavedModel written by ``export_saved_model``
+    (Keras 3 exports a ``serve`` endpoint; Keras 2's restored object is called directly and
+    runs inference when no ``training`` argument is given)."""
+    loaded = tf.saved_model.load(str(path))
+    if KERAS_3:
+        return lambda inputs: loaded.serve(inputs)
+    return lambda inputs: loaded(inputs)
+
+
+def keras_internal_layer_test():
+    """Keras's own (private) layer test harness as ``run(layer_cls, kwargs, input_shape)``,
+    or None where this Keras does not ship it. Used only to benchmark against."""
+    try:
+        if KERAS_3:
+            from keras.src.testing import TestCase
+
+            class _Harness(TestCase):
+                def runTest(self):  # unittest needs one test method to instantiate
+                    pass
+
+            harness = _Harness()
+
+            def run(layer_cls, kwargs, input_shape):
+                harness.run_layer_test(layer_cls, init_kwargs=kwargs, input_shape=input_shape)
+
+            return run
+        from keras.src.testing_infra import test_utils
+
+        def run(layer_cls, kwargs, input_shape):
+            test_utils.layer_test(layer_cls, kwargs=kwargs, input_shape=input_shape)
+
+        return run
+    except ImportError:
+        return None
+
+
+def base_init_arguments(cls):
+    """The base-layer kwargs (name, dtype, trainable) that the nearest Keras class in
+    ``cls``'s ancestry accepts; Keras 3's ``Sequential.__init__`` takes no ``dtype``."""
+    import inspect
+
+    for klass in cls.__mro__:
+        if klass.__module__.split(".")[0] in ("keras", "tf_keras") and "__init__" in vars(klass):
+            params = inspect.signature(klass.__init__).parameters
+            if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+                return ("name", "dtype", "trainable")
+            return tuple(a for a in ("name", "dtype", "trainable") if a in params)
+    return ("name", "dtype", "trainable")

@@ -1,0 +1,106 @@
+"""Layers that break the shapes contracts."""
+
+import tensorflow as tf
+
+from conformance.compat import keras, register_serializable
+
+_VECTOR = [(4, 7)]
+_SEQUENCE = [(4, 5, 3)]
+
+
+@register_serializable(package="broken_layers")
+class StaticBatchFlatten(keras.layers.Layer):
+    """Breaks check_symbolic_unknown_batch: reshapes with ``inputs.shape[0]``, which is None
+    on a keras.Input and inside a traced ``fit`` step."""
+
+    def call(self, inputs):
+        return tf.reshape(inputs, (inputs.shape[0], -1))
+
+
+@register_serializable(package="broken_layers")
+class StaticBatchFlattenWithShape(StaticBatchFlatten):
+    """Breaks check_symbolic_unknown_batch: the same ``inputs.shape[0]`` reshape, hidden from
+    Keras 3's symbolic calls by a correct ``compute_output_shape``; a traced fit step fails."""
+
+    def compute_output_shape(self, input_shape):
+        rest = 1
+        for dim in input_shape[1:]:
+            rest *= dim
+        return (input_shape[0], rest)
+
+
+@register_serializable(package="broken_layers")
+class FixedBatchFlatten(keras.layers.Layer):
+    """Breaks check_symbolic_unknown_batch: reshapes to the batch size given at construction,
+    so the symbolic output claims that fixed batch size."""
+
+    def __init__(self, batch_size=None, **kwargs):
+        super().__init__(**kwargs)
+        self.batch_size = batch_size
+
+    def call(self, inputs):
+        return tf.reshape(inputs, (self.batch_size or inputs.shape[0], -1))
+
+    def get_config(self):
+        return {**super().get_config(), "batch_size": self.batch_size}
+
+
+@register_serializable(package="broken_layers")
+class ShapeLyingDense(keras.layers.Layer):
+    """Breaks check_output_shapes_agree: ``compute_output_shape`` returns the input shape,
+    although call() maps the last dimension to ``units``."""
+
+    def __init__(self, units=3, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.kernel) + self.bias
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@register_serializable(package="broken_layers")
+class ShapeLyingPair(keras.layers.Layer):
+    """Breaks check_output_shapes_agree: returns (mean over time, last step) but declares
+    the sequence shape for both outputs."""
+
+    def call(self, inputs):
+        return tf.reduce_mean(inputs, axis=1), inputs[:, -1]
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape, input_shape)
+
+
+@register_serializable(package="broken_layers")
+class PerBatchScale(keras.layers.Layer):
+    """Breaks check_batch_sizes: creates its scale with ``shape=input_shape``, batch size
+    included, so other batch sizes broadcast wrongly or fail."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=tuple(input_shape), initializer="ones")
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+
+BROKEN = {
+    "check_symbolic_unknown_batch": [
+        (StaticBatchFlatten, {}, _SEQUENCE),
+        (StaticBatchFlattenWithShape, {}, _SEQUENCE),
+        (FixedBatchFlatten, {"batch_size": 4}, _SEQUENCE),
+    ],
+    "check_output_shapes_agree": [
+        (ShapeLyingDense, {"units": 3}, _VECTOR),
+        (ShapeLyingPair, {}, _SEQUENCE),
+    ],
+    "check_batch_sizes": [(PerBatchScale, {}, _VECTOR)],
+}

@@ -320,3 +320,9 @@ def base_init_arguments(cls):
                 return ("name", "dtype", "trainable")
             return tuple(a for a in ("name", "dtype", "trainable") if a in params)
     return ("name", "dtype", "trainable")
+
+
+def variable_path(variable):
+    """A variable's name with the layers that own it: Keras 3's ``path``
+    (``model/dense/kernel``); Keras 2's ``name`` already holds it (``model/dense/kernel:0``)."""
+    return variable.path if KERAS_3 else variable.name

@@ -1,1 +1,137 @@
-"""graph checks (being written)."""
+"""Graph: the layer computes the same thing traced by tf.function, compiled by XLA, and does
+not retrace on every call."""
+
+import re
+
+import tensorflow as tf
+
+from conformance import compat
+from conformance.catalogue import contract
+from conformance.outcomes import NotApplicable, describe_exception, expect
+from conformance.tensors import as_arrays, max_abs_diff
+
+#: Largest difference tolerated, relative to max(1, largest output magnitude).
+_GRAPH_TOLERANCE = 1e-5
+_XLA_TOLERANCE = 1e-4  # XLA fuses and reorders float32 arithmetic
+
+
+def _tensors(spec, seed):
+    inputs = spec.inputs(seed=seed)
+    if isinstance(inputs, list):
+        return [tf.constant(x) for x in inputs]
+    return tf.constant(inputs)
+
+
+def _scale(arrays):
+    return max([1.0] + [float(abs(a).max()) for a in arrays if a.size])
+
+
+def _agree(a, b, tolerance):
+    return max_abs_diff(a, b) <= tolerance * _scale(a)
+
+
+def _function_of(layer, training, **function_kwargs):
+    """``tf.function`` calling ``layer`` in one mode (a def: AutoGraph cannot parse lambdas
+    that share a line)."""
+
+    def call_layer(inputs):
+        return layer(inputs, training=training)
+
+    return tf.function(call_layer, **function_kwargs)
+
+
+def _error_summary(exc):
+    """The line of a tracing or XLA error that says what went wrong, without the traceback."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
+    unsupported = re.search(r"unsupported operations.*? on (XLA_\w+): (.+?) \(No registered", text)
+    if unsupported:
+        return f"{type(exc).__name__}: {unsupported[1]} has no kernel for the op(s) {unsupported[2]}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    keras_header = "Exception encountered when calling"
+    inner = [line for line in lines
+             if re.match(r"\w+(Error|Exception): ", line) and keras_header not in line]
+    if inner:  # Keras 2 quotes the user's error inside an "in user code:" traceback
+        return inner[-1]
+    for index, line in enumerate(lines[:-1]):
+        if keras_header in line:  # Keras 3 puts the user's error on the next line
+            return f"{type(exc).__name__}: {lines[index + 1]}"
+    return describe_exception(exc)
+
+
+def _skip_declared_nondeterminism(spec):
+    for trait in ("stochastic_inference", "stateful_inference"):
+        if spec.has_trait(trait):
+            raise NotApplicable(f"declared {trait}: inference outputs of two calls need not agree")
+
+
+def _compare_compiled(spec, what, tolerance, hint, **function_kwargs):
+    """Compare eager calls with calls of ``tf.function(**function_kwargs)`` wrappers, in
+    inference, and in training too when two eager training calls agree with each other but
+    not with inference (batch normalisation; not dropout, nor layers ignoring ``training``)."""
+    layer = spec.built()
+    inputs = _tensors(spec, seed=1)
+    modes = [False]
+    first = as_arrays(layer(inputs, training=True))
+    deterministic = _agree(first, as_arrays(layer(inputs, training=True)), 0.0)
+    if deterministic and not _agree(first, as_arrays(layer(inputs, training=False)), 0.0):
+        modes.append(True)  # a training mode of its own, and repeatable: compare it too
+    for training in modes:
+        label = "training" if training else "inference"
+        compiled = _function_of(layer, training, **function_kwargs)
+        eager = as_arrays(layer(inputs, training=training))
+        try:
+            traced = as_arrays(compiled(inputs))
+        except Exception as exc:  # noqa: BLE001 - the user's call failed to trace or compile
+            expect(False, f"the {label} call to run {what}", _error_summary(exc), hint=hint)
+        shapes_match = [a.shape for a in eager] == [a.shape for a in traced]
+        expect(shapes_match and _agree(eager, traced, tolerance),
+               f"{what} to give the eager {label} outputs (within {tolerance:g} x scale)",
+               lambda: (f"output shapes {[a.shape for a in traced]} against eager "
+                        f"{[a.shape for a in eager]}") if not shapes_match else
+               f"a largest difference of {max_abs_diff(eager, traced):.3g} "
+               f"(scale {_scale(eager):.3g})",
+               hint="Python-side state or Python values computed from tensors are frozen "
+                    "when the call is traced")
+
+
+@contract("graph")
+def check_graph_matches_eager(spec):
+    """Calling the layer inside ``tf.function`` gives the same outputs as calling it eagerly."""
+    _skip_declared_nondeterminism(spec)
+    _compare_compiled(spec, "inside tf.function", _GRAPH_TOLERANCE,
+                      hint="call() runs on symbolic tensors when traced: no .numpy(), no NumPy "
+                           "calls or Python branching on tensor values")
+
+
+@contract("graph")
+def check_xla_matches_eager(spec):
+    """The layer compiles with XLA (``tf.function(jit_compile=True)``) and gives the eager outputs."""
+    if spec.has_trait("not_xla_compatible"):
+        raise NotApplicable("declared not_xla_compatible")
+    _skip_declared_nondeterminism(spec)
+    _compare_compiled(spec, "under tf.function(jit_compile=True)", _XLA_TOLERANCE,
+                      hint="XLA cannot compile tf.numpy_function, tf.py_function or ops without "
+                           "an XLA kernel; declare not_xla_compatible if that is by design",
+                      jit_compile=True)
+
+
+@contract("graph")
+def check_no_retracing(spec):
+    """After the first call, calls on inputs of the same shape trace no new ``tf.function`` graph."""
+    layer = spec.built()
+    wrapped = _function_of(layer, training=False)
+    warm = _tensors(spec, seed=1)
+    layer(warm, training=True)
+    layer(warm, training=False)
+    wrapped(warm)
+    with compat.count_traces() as traces:
+        for seed in (2, 3, 4):
+            inputs = _tensors(spec, seed=seed)
+            layer(inputs, training=False)
+            layer(inputs, training=True)
+            wrapped(inputs)
+    expect(not traces, "no tracing over three more eager calls in each mode and three calls "
+           "of a tf.function wrapping the layer", lambda: f"{len(traces)} traces: "
+           f"{sorted(set(traces))[:5]}",
+           hint="do not create a tf.function inside call(), nor pass a tf.function a Python "
+                "value that changes from call to call")

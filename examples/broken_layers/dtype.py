@@ -1,0 +1,78 @@
+"""Broken layers for the dtype checks: float32 hard-coded where the policy should decide."""
+
+import tensorflow as tf
+
+from conformance.compat import keras
+
+
+class _Dense(keras.layers.Layer):
+    weight_dtype = None  # None: the policy's variable dtype
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(int(input_shape[-1]), self.units),
+                                      initializer="glorot_uniform", dtype=self.weight_dtype)
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros",
+                                    dtype=self.weight_dtype)
+        super().build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units)
+        return config
+
+
+class Float32PinnedDense(_Dense):
+    """Breaks check_mixed_precision: creates float32 weights and casts its inputs and weights
+    to float32 "for stability", so it outputs float32 whatever the policy (check_float64_policy
+    catches it too)."""
+
+    weight_dtype = "float32"
+
+    def call(self, inputs):
+        x = tf.cast(inputs, tf.float32)
+        return tf.matmul(x, tf.cast(self.kernel, tf.float32)) + tf.cast(self.bias, tf.float32)
+
+
+class Float32WeightsDense(_Dense):
+    """Breaks check_float64_policy: hard-codes dtype="float32" in add_weight() (harmless
+    under mixed precision, whose variables are float32) and casts the weights to the input
+    dtype, so under a float64 policy its variables stay float32."""
+
+    weight_dtype = "float32"
+
+    def call(self, inputs):
+        kernel = tf.cast(self.kernel, inputs.dtype)
+        return tf.matmul(inputs, kernel) + tf.cast(self.bias, inputs.dtype)
+
+
+class Float32Softmax(keras.layers.Layer):
+    """Breaks check_float64_policy: computes its softmax after tf.cast(x, "float32") and
+    casts back only to float16, as written for mixed precision."""
+
+    def call(self, inputs):
+        outputs = tf.nn.softmax(tf.cast(inputs, "float32"))
+        return tf.cast(outputs, tf.float16) if inputs.dtype == tf.float16 else outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+_VECTOR = [(4, 6)]
+
+BROKEN = {
+    "check_mixed_precision": [
+        (Float32PinnedDense, {"units": 3}, _VECTOR),
+    ],
+    "check_float64_policy": [
+        (Float32PinnedDense, {"units": 3}, _VECTOR),
+        (Float32WeightsDense, {"units": 3}, _VECTOR),
+        (Float32Softmax, {}, _VECTOR),
+    ],
+}

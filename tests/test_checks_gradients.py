@@ -1,0 +1,63 @@
+"""The gradients checks catch their broken layers and pass correct ones."""
+
+import pytest
+
+from conformance.catalogue import all_checks
+from conformance.compat import keras
+from conformance.runner import run_check
+from conformance.spec import CheckSpec, spec_for_reference
+from examples.broken_layers import gradients as broken
+
+CHECKS = [c.id for c in all_checks(family="gradients")]
+BROKEN_CASES = [
+    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
+    for check_id, cases in broken.BROKEN.items()
+    for cls, kwargs, shapes in cases
+]
+GOOD = [
+    pytest.param(CheckSpec(keras.layers.BatchNormalization, [(3, 7)]), id="BatchNormalization"),
+    pytest.param(CheckSpec(keras.layers.Add, [(3, 4), (3, 4)]), id="Add"),
+    pytest.param(spec_for_reference("batch_norm_dropout_block"), id="batch_norm_dropout_block"),
+    pytest.param(spec_for_reference("wide_and_deep"), id="wide_and_deep"),
+]
+
+
+def test_every_gradients_check_has_a_broken_layer():
+    assert set(CHECKS) == set(broken.BROKEN)
+
+
+@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
+def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
+    result = run_check(check_id, CheckSpec(cls, shapes, kwargs))
+    assert result.status == "failed", result.message
+    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
+
+
+@pytest.mark.parametrize("spec", GOOD)
+@pytest.mark.parametrize("check_id", CHECKS)
+def test_check_passes_correct_layers(check_id, spec):
+    result = run_check(check_id, spec)
+    assert result.status in ("passed", "skipped"), result.message
+
+
+def test_weightless_layer_is_skipped_by_weight_checks_but_gets_input_gradients_checked():
+    spec = CheckSpec(keras.layers.Add, [(3, 4), (3, 4)])
+    statuses = {check_id: run_check(check_id, spec).status for check_id in CHECKS}
+    assert statuses == {
+        "check_gradients_nonzero": "skipped",
+        "check_gradients_match_finite_differences": "passed",
+        "check_fit_updates_trainable_weights": "skipped",
+        "check_trainable_false_freezes": "skipped",
+    }
+
+
+def test_finite_differences_skip_a_declared_no_float64_layer():
+    spec = CheckSpec(broken.CustomGradientReLUDense, [(4, 6)], traits={"no_float64"})
+    result = run_check("check_gradients_match_finite_differences", spec)
+    assert result.status == "skipped" and "no_float64" in result.message
+
+
+def test_finite_differences_name_the_wrong_gradient():
+    spec = CheckSpec(broken.CustomGradientReLUDense, [(4, 6)], {"units": 5})
+    result = run_check("check_gradients_match_finite_differences", spec)
+    assert "autodiff" in result.message and "finite differences" in result.message

@@ -5,7 +5,9 @@ Exit codes: 0 every check passed or failed as expected, 1 a check failed, 2 usag
 """
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
 import warnings
@@ -199,6 +201,18 @@ class _Progress:
             sys.stderr.flush()
 
 
+@contextlib.contextmanager
+def _quiet_tensorflow_logger():
+    """TensorFlow logs retracing advice while checks probe the target; hide it meanwhile."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _run_check_command(args):
     from conformance.catalogue import all_checks
     from conformance.formats import render
@@ -209,7 +223,7 @@ def _run_check_command(args):
     report = Report()
     checks = all_checks("full")
     show_progress = fmt == "text" and sys.stderr.isatty()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_tensorflow_logger():
         warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
         for spec in specs:
             if show_progress:

@@ -18,6 +18,12 @@ def _import_file(path):
     name = os.path.splitext(os.path.basename(path))[0]
     # Import it as a top-level module of its own folder, so a fresh process that does
     # the same resolves the class (and its registration) under the same module name.
+    loaded = sys.modules.get(name)
+    if loaded is not None and os.path.abspath(getattr(loaded, "__file__", "") or "") != path:
+        raise TargetError(
+            f"cannot import {path} as module {name!r}: a different {name!r} is already imported "
+            f"from {getattr(loaded, '__file__', None)}; use the package.module:ClassName form"
+        )
     if directory not in sys.path:
         sys.path.insert(0, directory)
     return importlib.import_module(name)

@@ -1,0 +1,1 @@
+"""pytest-benchmark benchmarks: forward passes of the references and the checker itself."""

@@ -1,0 +1,30 @@
+"""Seconds to check one layer, per tier, next to Keras's internal layer-test harness."""
+
+import pytest
+
+from conformance import compat
+from conformance.compat import keras
+from conformance.runner import check_layer
+
+LAYER, KWARGS, SHAPE = keras.layers.Dense, {"units": 4}, (3, 7)
+GROUP = "checker: one Dense(4) layer on 3x7 inputs, whole catalogue vs Keras's harness"
+
+
+@pytest.mark.quick
+@pytest.mark.parametrize("tier", ["fast", "full"])
+def test_keras_conformance_check_one_layer(benchmark, tier):
+    benchmark.group = GROUP
+    benchmark.extra_info.update(tier=tier, device="cpu")
+    report = benchmark.pedantic(
+        check_layer, args=(LAYER, [SHAPE], KWARGS), kwargs={"tier": tier}, rounds=2, iterations=1
+    )
+    assert report.passed
+
+
+def test_keras_internal_harness_one_layer(benchmark):
+    run = compat.keras_internal_layer_test()
+    if run is None:
+        pytest.skip("this Keras does not ship its internal layer-test harness")
+    benchmark.group = GROUP
+    benchmark.extra_info.update(harness="keras internal", device="cpu")
+    benchmark.pedantic(run, args=(LAYER, KWARGS, SHAPE), rounds=2, iterations=1)

@@ -1,0 +1,85 @@
+"""Correct custom layers and models: every check must pass them."""
+
+import tensorflow as tf
+
+from conformance.compat import keras
+
+
+@keras.saving.register_keras_serializable(package="user_layers")
+class ScaledDense(keras.layers.Layer):
+    """A team's own SimpleDense: activation(x @ kernel + bias), meant to match the reference."""
+
+    def __init__(self, units=32, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(input_shape[-1], self.units),
+            initializer=keras.initializers.RandomNormal(stddev=0.05),
+        )
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        return self.activation(tf.matmul(inputs, self.kernel) + self.bias)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+        }
+
+
+@keras.saving.register_keras_serializable(package="user_layers")
+class ResidualMLP(keras.layers.Layer):
+    """x + relu-dense^layers(x): a DNNResidual twin with the notes' argument names."""
+
+    def __init__(self, layers, neurons, **kwargs):
+        super().__init__(**kwargs)
+        self.neurons = neurons
+        self.hidden = [keras.layers.Dense(neurons, activation="relu") for _ in range(layers)]
+
+    def build(self, input_shape):
+        # Keras 3 loads weights right after build(): sublayers must exist by then.
+        shape = input_shape
+        for layer in self.hidden:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+
+    def call(self, inputs):
+        x = inputs
+        for layer in self.hidden:
+            x = layer(x)
+        return inputs + x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "layers": len(self.hidden), "neurons": self.neurons}
+
+
+@keras.saving.register_keras_serializable(package="user_layers")
+class TwoTowerModel(keras.Model):
+    """Two inputs, one Dense tower each, concatenated into one regression output."""
+
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.left = keras.layers.Dense(units, activation="relu")
+        self.right = keras.layers.Dense(units, activation="relu")
+        self.concat = keras.layers.Concatenate()
+        self.head = keras.layers.Dense(1)
+
+    def call(self, inputs):
+        left, right = inputs
+        return self.head(self.concat([self.left(left), self.right(right)]))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}

@@ -47,3 +47,40 @@ def projection_loss(outputs, seed=0):
 
 def describe_shapes(shapes):
     return ", ".join(str(tuple(s)) for s in shapes)
+
+
+def _root_cause(exc):
+    """The innermost exception of a chain (Keras wraps the user's error in its own)."""
+    seen = {id(exc)}
+    while (exc.__cause__ or exc.__context__) is not None and id(exc.__cause__ or exc.__context__) not in seen:
+        exc = exc.__cause__ or exc.__context__
+        seen.add(id(exc))
+    return exc
+
+
+def describe_failure(exc):
+    """A one-line account of why user code raised: the innermost exception of a chain, and
+    for an error raised inside a traced function, the last line of TensorFlow's message
+    (the error itself, after the traced call stack)."""
+    from conformance.outcomes import describe_exception
+
+    exc = _root_cause(exc)
+    text = str(exc)
+    if "in user code:" in text or "Graph execution error" in text:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        lines = [line for line in lines if not line.startswith(("[[", "File "))] or lines
+        return f"{type(exc).__name__}: {lines[-1]}"[:300]
+    return describe_exception(exc)
+
+
+def run_step(expected, action, *args):
+    """``action(*args)``, turning an exception into a :class:`ContractViolation` of
+    ``expected`` (what the contract needed that step to do)."""
+    from conformance.outcomes import ContractViolation
+
+    try:
+        return action(*args)
+    except ContractViolation:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the target failing this step breaks the contract
+        raise ContractViolation(expected, describe_failure(exc)) from exc

@@ -1,1 +1,114 @@
-"""model checks (being written)."""
+"""Model: what a ``keras.Model`` subclass must support beyond being a layer."""
+
+import re
+
+import numpy as np
+
+from conformance.catalogue import contract
+from conformance.checks._common import run_step
+from conformance.outcomes import expect
+from conformance.tensors import as_arrays, max_abs_diff
+from conformance.wrapping import targets_for
+
+#: Relative tolerance between ``predict`` (compiled, batched) and a direct call.
+_PREDICT = 1e-4
+
+
+def _losses_and_targets(outputs):
+    """"mse" for every output, and random targets, both in the structure of ``outputs``."""
+    if isinstance(outputs, dict):
+        keys = sorted(outputs)
+        targets = targets_for([outputs[k] for k in keys], "mse")
+        targets = targets if len(keys) > 1 else [targets]
+        return {k: "mse" for k in keys}, dict(zip(keys, targets))
+    if isinstance(outputs, (list, tuple)):
+        targets = targets_for(list(outputs), "mse")
+        targets = targets if len(outputs) > 1 else [targets]
+        return ["mse"] * len(outputs), type(outputs)(targets)
+    return "mse", targets_for(outputs, "mse")
+
+
+def _describe_history(entries):
+    shapes = [np.shape(entry) for entry in entries]
+    return f"{len(entries)} entries of shapes {shapes}" if any(shapes) else repr(entries)
+
+
+def _numbers(result):
+    """Every number in a loss, a list of losses or a dict of metrics, as a flat float array."""
+    if isinstance(result, dict):
+        result = [result[key] for key in sorted(result)]
+    return np.asarray([float(v) for v in np.ravel(np.asarray(result, dtype="float64"))])
+
+
+@contract("model", kinds=("model",))
+def check_model_compile_fit_evaluate_predict(spec):
+    """``compile``, ``fit``, ``evaluate`` and ``predict`` work with the model's inputs and outputs: finite losses, and predictions shaped like (and equal to) a direct call."""
+    model = spec.built()
+    batch_size = spec.batch_size
+    rows = 2 * batch_size + 1  # two full batches and a final batch of one sample
+    x = spec.inputs(batch_size=rows, seed=1)
+    outputs = model(x, training=False)
+    direct = as_arrays(outputs)
+    losses, y = _losses_and_targets(outputs)
+    run_step("compile(optimizer='adam', loss='mse' for every output) to work",
+             lambda: model.compile(optimizer="adam", loss=losses, jit_compile=False))
+    history = run_step(f"fit() to train one epoch on {rows} samples in batches of {batch_size}",
+                       lambda: model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0))
+    reported = history.history.get("loss", [])
+    expect(len(reported) == 1 and np.ndim(reported[0]) == 0 and np.isfinite(float(np.asarray(reported[0]))),
+           "one finite scalar training loss for the epoch from fit()",
+           lambda: f"a loss history of {_describe_history(reported)}",
+           hint="a custom train_step must return the mean loss as a scalar")
+    evaluated = _numbers(run_step("evaluate() to work",
+                                  lambda: model.evaluate(x, y, batch_size=batch_size, verbose=0)))
+    expect(evaluated.size and np.all(np.isfinite(evaluated)), "finite losses from evaluate()",
+           lambda: f"{evaluated.tolist()}")
+    predicted = as_arrays(run_step("predict() to work",
+                                   lambda: model.predict(x, batch_size=batch_size, verbose=0)))
+    after_fit = as_arrays(model(x, training=False))
+    expect([p.shape for p in predicted] == [d.shape for d in direct],
+           f"predictions shaped like a direct call: {[d.shape for d in direct]}",
+           lambda: f"{[p.shape for p in predicted]}")
+    expect(all(np.all(np.isfinite(p)) for p in predicted), "finite predictions", "non-finite values")
+    if spec.has_trait("stochastic_inference") or spec.has_trait("batch_dependent"):
+        return
+    scale = max([1.0] + [float(np.max(np.abs(a))) for a in after_fit if a.size])
+    diff = max_abs_diff(after_fit, predicted)
+    expect(diff <= _PREDICT * scale, "predict() to give a direct inference call's outputs",
+           f"outputs differing by up to {diff:.3g}")
+
+
+_COUNT = r"\s*([\d,]+)"
+
+
+def _reported(text, label):
+    """The number after ``label`` in a summary ("1,002" on Keras 3, "1002" on Keras 2)."""
+    match = re.search(r"(?<![\w-])" + re.escape(label) + _COUNT, text)
+    return None if match is None else int(match.group(1).replace(",", ""))
+
+
+def _count(variables):
+    unique = {id(v): v for v in variables}
+    return sum(int(np.prod(v.shape)) for v in unique.values())
+
+
+@contract("model", kinds=("model",))
+def check_model_summary_counts(spec):
+    """``summary()`` and ``count_params()`` count the parameters in ``trainable_weights``, ``non_trainable_weights`` and ``weights``, and every weight is one or the other."""
+    model = spec.built()
+    lines = []
+    print_fn = lambda line, *args, **kwargs: lines.append(str(line))  # noqa: E731
+    run_step("summary() to print", lambda: model.summary(print_fn=print_fn))
+    text = "\n".join(lines)
+    trainable, non_trainable = _count(model.trainable_weights), _count(model.non_trainable_weights)
+    total = _count(model.weights)
+    for label, want in (("Trainable params:", trainable), ("Non-trainable params:", non_trainable)):
+        seen = _reported(text, label)
+        expect(seen == want, f"summary() to report '{label} {want}' (the sum over the weights)",
+               "no such line" if seen is None else f"{label} {seen}")
+    counted = run_step("count_params() to work", model.count_params)
+    expect(counted == total, f"count_params() = {total}, the sum over model.weights", str(counted))
+    expect(trainable + non_trainable == total,
+           f"every weight counted once, as trainable or non-trainable: {total} parameters in model.weights",
+           f"{trainable} trainable + {non_trainable} non-trainable = {trainable + non_trainable}",
+           hint="freeze weights with layer.trainable = False, not by overriding trainable_weights")

@@ -1,1 +1,392 @@
-"""serialization checks (being written)."""
+"""Serialization: configs, whole-model files, weights files and SavedModel exports."""
+
+import base64
+import copy
+import inspect
+import json
+import marshal
+import os
+import re
+import subprocess
+import sys
+import types
+
+import numpy as np
+
+from conformance import compat
+from conformance.catalogue import contract
+from conformance.checks._common import forward, run_step
+from conformance.compat import keras
+from conformance.isolation import scratch_dir
+from conformance.outcomes import ContractViolation, NotApplicable, describe_exception, expect
+from conformance.spec import DECLARABLE_TRAITS
+from conformance.tensors import as_arrays, max_abs_diff
+
+#: Relative tolerance for "the same outputs" from the same weights and the same graph.
+_SAME = 1e-5
+#: Keys of a serialized object that are bookkeeping, not part of its value.
+_BOOKKEEPING = ("module", "registered_name", "build_config", "compile_config")
+#: Argument-name endings whose values Keras stores in their serialized form.
+_SERIALIZED_ARGUMENTS = (
+    ("activation", "activations"),
+    ("initializer", "initializers"),
+    ("regularizer", "regularizers"),
+    ("constraint", "constraints"),
+)
+
+
+def _declared(spec, trait):
+    if spec.has_trait(trait):
+        raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
+
+
+def _differ(expected, seen):
+    """The largest difference between two lists of outputs if it is not negligible, else 0."""
+    expected, seen = as_arrays(expected), as_arrays(seen)
+    if len(expected) != len(seen) or any(a.shape != b.shape for a, b in zip(expected, seen)):
+        return float("inf")
+    scale = max([1.0] + [float(np.max(np.abs(a))) for a in expected if a.size])
+    diff = max_abs_diff(expected, seen)
+    return diff if diff > _SAME * scale else 0.0
+
+
+def _describe_outputs(expected, seen):
+    expected, seen = as_arrays(expected), as_arrays(seen)
+    if len(expected) != len(seen) or any(a.shape != b.shape for a, b in zip(expected, seen)):
+        return (f"outputs of shapes {[a.shape for a in seen]} instead of "
+                f"{[a.shape for a in expected]}")
+    return f"outputs differing by up to {max_abs_diff(expected, seen):.3g}"
+
+
+def _weights_differ(expected, seen):
+    """A phrase describing how two lists of weight values differ, or None if they are equal."""
+    if len(expected) != len(seen):
+        return f"{len(seen)} weights instead of {len(expected)}"
+    for index, (a, b) in enumerate(zip(expected, seen)):
+        if a.shape != b.shape:
+            return f"weight {index} of shape {b.shape} instead of {a.shape}"
+        if not np.array_equal(a, b):
+            return f"weight {index} differing by up to {float(np.max(np.abs(a - b))):.3g}"
+    return None
+
+
+# -- comparing config values -------------------------------------------------------------
+
+
+def _marshalled_code(value):
+    """The code object of a function that Keras saved as (base64 bytecode, defaults, closure)."""
+    if not value or not isinstance(value[0], str):
+        return None
+    try:
+        code = marshal.loads(base64.b64decode(value[0].encode("ascii")))
+    except Exception:  # noqa: BLE001 - not bytecode: an ordinary list
+        return None
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _canonical(value):
+    """A comparable form of a config value.
+
+    Tuples become lists, NumPy values Python ones, a serialized object keeps only its
+    class name and config (a dtype policy only its name), a function saved as bytecode
+    becomes its name and instructions (they survive a round trip; the bytes do not).
+    """
+    if isinstance(value, dict):
+        if "class_name" in value and "config" in value:
+            if str(value["class_name"]).endswith("DTypePolicy") and isinstance(value["config"], dict):
+                return _canonical(value["config"].get("name"))
+            return {"class_name": value["class_name"], "config": _canonical(value["config"])}
+        return {key: _canonical(item) for key, item in value.items() if key not in _BOOKKEEPING}
+    if isinstance(value, (list, tuple)):
+        code = _marshalled_code(value)
+        if code is not None:
+            return ("code", code.co_name, code.co_code)
+        return [_canonical(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if callable(value) and not isinstance(value, type):
+        try:
+            return _canonical(keras.saving.serialize_keras_object(value))
+        except Exception:  # noqa: BLE001 - not serializable: compared as itself
+            return value
+    return value
+
+
+def _given_forms(name, value):
+    """Every canonical form in which a config may legitimately hold argument ``name=value``."""
+    forms = [_canonical(value)]
+    for ending, module_name in _SERIALIZED_ARGUMENTS:
+        if name.endswith(ending):
+            module = getattr(keras, module_name)
+            try:
+                forms.append(_canonical(module.serialize(module.get(value))))
+            except Exception:  # noqa: BLE001 - not a valid identifier for that module
+                pass
+    if callable(value) and not isinstance(value, type):
+        try:
+            forms.append(compat.registered_name(value))  # "package>name", or the bare name
+        except Exception:  # noqa: BLE001 - an object Keras cannot name
+            pass
+    if isinstance(value, types.FunctionType):
+        forms.append(("code", value.__code__.co_name, value.__code__.co_code))
+    return forms
+
+
+def _holds(config_value, forms):
+    seen = _canonical(config_value)
+    for form in forms:
+        if _equal(seen, form):
+            return True
+        if isinstance(seen, str) and isinstance(form, str) and seen.lower() == form.lower():
+            return True  # Keras normalises some strings: padding="SAME" is stored as "same"
+        # an int given for a tuple argument (kernel_size=3) is stored expanded: [3, 3]
+        if isinstance(form, (int, float)) and not isinstance(form, bool) and isinstance(seen, list):
+            if seen and all(_equal(item, form) for item in seen):
+                return True
+    return False
+
+
+def _equal(a, b):
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - incomparable values are different
+        return False
+
+
+def _given_arguments(spec):
+    """``{name: value}`` for the spec's kwargs that are named ``__init__`` arguments given a
+    value other than their default (arguments without a default always count)."""
+    params = inspect.signature(spec.cls.__init__).parameters
+    named = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    defaults = spec.constructor_defaults()
+    given = {}
+    for name, value in spec.kwargs.items():
+        if name not in named:
+            continue
+        if name in defaults and _equal(_canonical(value), _canonical(defaults[name])):
+            continue
+        given[name] = value
+    return given
+
+
+def _copy_config(config):
+    try:
+        return copy.deepcopy(config)
+    except Exception:  # noqa: BLE001 - an uncopyable value: a shallow copy will do
+        return dict(config)
+
+
+def _rebuild(spec, config):
+    """``cls.from_config`` on a copy (Keras 3's Lambda.from_config edits the dict it gets)."""
+    return run_step("cls.from_config(layer.get_config()) to rebuild the layer",
+                    spec.cls.from_config, _copy_config(config))
+
+
+@contract("serialization")
+def check_get_config_json(spec):
+    """``get_config()`` returns a dict that can be written as JSON."""
+    config = run_step("get_config() to return the layer's config", spec.built().get_config)
+    expect(isinstance(config, dict), "a dict from get_config()", lambda: type(config).__name__)
+    try:
+        json.dumps(config)
+    except (TypeError, ValueError) as exc:
+        bad = [key for key, value in config.items() if not _json_ok(value)]
+        raise ContractViolation(
+            "a JSON-serialisable config (plain numbers, strings, lists, dicts, serialized objects)",
+            f"{describe_exception(exc)} under key(s) {bad}",
+            hint="store serialized forms, e.g. keras.activations.serialize(self.activation)",
+        ) from exc
+
+
+def _json_ok(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+@contract("serialization")
+def check_config_keeps_kwargs(spec):
+    """Every constructor argument given a non-default value is in ``get_config()`` under its own name, with that value, and survives ``from_config``."""
+    given = _given_arguments(spec)
+    if not given:
+        raise NotApplicable("no constructor argument was given a non-default value; pass kwargs")
+    config = run_step("get_config() to return the layer's config", spec.new().get_config)
+    for name, value in given.items():
+        expect(name in config, f"argument {name!r} in get_config() (given {value!r})",
+               lambda: f"no {name!r} key; keys are {sorted(config)}",
+               hint="add every __init__ argument to get_config(), under the same name")
+        expect(_holds(config[name], _given_forms(name, value)),
+               f"get_config()[{name!r}] to hold the given value {value!r}",
+               lambda: repr(config[name]))
+    rebuilt_config = run_step("the rebuilt layer's get_config() to work", _rebuild(spec, config).get_config)
+    for name in given:
+        expect(name in rebuilt_config and _holds(rebuilt_config[name], [_canonical(config[name])]),
+               f"from_config(config) to keep {name}={config[name]!r}",
+               lambda: f"{name}={rebuilt_config.get(name, '<missing>')!r} in the rebuilt layer's config",
+               hint="__init__ must use every argument from_config passes back")
+
+
+@contract("serialization")
+def check_from_config_same_outputs(spec):
+    """A layer rebuilt with ``from_config(get_config())``, given the same weights, computes the same outputs."""
+    _declared(spec, "stochastic_inference")
+    original = spec.built()
+    x = spec.inputs(seed=1)
+    rebuilt = _rebuild(spec, run_step("get_config() to return the layer's config", original.get_config))
+    run_step("the rebuilt layer to run on the example inputs",
+             lambda: rebuilt(spec.inputs(seed=0), training=False))
+    weights = original.get_weights()
+    run_step(f"the rebuilt layer to take the original's {len(weights)} weights", rebuilt.set_weights, weights)
+    expected = forward(original, x)
+    seen = forward(rebuilt, x)
+    expect(not _differ(expected, seen), "the outputs of the original layer",
+           lambda: _describe_outputs(expected, seen),
+           hint="get_config() must describe everything __init__ uses, in the form __init__ takes")
+
+
+def _saved_model_file(spec):
+    """(saved weights, inputs, outputs, path): the target in a model, saved as a ``.keras``
+    file. The outputs are computed after saving, so a layer whose calls update its state is
+    compared from the saved state."""
+    model = spec.model_of(spec.built())
+    path = os.path.join(scratch_dir(), "model" + compat.MODEL_SUFFIX)
+    run_step("model.save() to write a .keras file", compat.save_model, model, path)
+    weights = model.get_weights()
+    x = spec.inputs(seed=1)
+    return weights, x, forward(model, x), path
+
+
+@contract("serialization")
+def check_keras_save_load(spec):
+    """A model holding the target, saved as ``.keras`` and loaded in safe mode, has the same weights and outputs."""
+    _declared(spec, "stochastic_inference")
+    weights, x, expected, path = _saved_model_file(spec)
+    loaded = run_step("load_model() to rebuild the model in safe mode", compat.load_model, path)
+    problem = _weights_differ(weights, loaded.get_weights())
+    expect(problem is None, "the saved weights after loading", problem)
+    seen = run_step("the loaded model to run", forward, loaded, x)
+    expect(not _differ(expected, seen), "the saved model's outputs after loading",
+           lambda: _describe_outputs(expected, seen))
+
+
+_FRESH_PROCESS_SCRIPT = """
+import sys
+import numpy as np
+from conformance import compat
+from conformance.loading import load_target
+from conformance.tensors import as_arrays
+target, model_path, inputs_path, outputs_path = sys.argv[1:5]
+load_target(target)
+model = compat.load_model(model_path)
+with np.load(inputs_path) as data:
+    arrays = [data["x%d" % i] for i in range(len(data.files))]
+outputs = as_arrays(model(arrays[0] if len(arrays) == 1 else arrays, training=False))
+np.savez(outputs_path, **{"y%d" % i: out for i, out in enumerate(outputs)})
+"""
+
+
+def _first_error_line(stderr):
+    """The first exception line of a traceback: in a chain, the user's own error."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit):", line)]
+    text = errors[0] if errors else (lines or ["no error output"])[-1]
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+@contract("serialization", tier="full")
+def check_fresh_process_load(spec):
+    """The ``.keras`` file loads in safe mode in a fresh Python process that imports only the target's module, and gives the same outputs."""
+    _declared(spec, "stochastic_inference")
+    if spec.import_path is None:
+        raise NotApplicable("no import path to load the target from in a fresh process; pass import_path")
+    _, x, expected, model_path = _saved_model_file(spec)
+    folder = os.path.dirname(model_path)
+    inputs_path = os.path.join(folder, "inputs.npz")
+    outputs_path = os.path.join(folder, "outputs.npz")
+    arrays = x if isinstance(x, list) else [x]
+    np.savez(inputs_path, **{f"x{i}": a for i, a in enumerate(arrays)})
+    timeout = max(30.0, 0.8 * spec.timeout)
+    command = [sys.executable, "-c", _FRESH_PROCESS_SCRIPT, spec.import_path, model_path,
+               inputs_path, outputs_path]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
+    try:
+        done = subprocess.run(command, cwd=os.getcwd(), env=env, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ContractViolation("the model to load in a fresh process",
+                                f"no result within {timeout:g} s") from None
+    expect(done.returncode == 0,
+           f"the model to load in safe mode in a fresh process importing only {spec.import_path}",
+           lambda: _first_error_line(done.stderr),
+           hint="register the class (and its custom objects) at import time with "
+                "keras.saving.register_keras_serializable")
+    with np.load(outputs_path) as data:
+        seen = [data[f"y{i}"] for i in range(len(data.files))]
+    expect(not _differ(expected, seen), "the saving process's outputs in the fresh process",
+           lambda: _describe_outputs(expected, seen),
+           hint="state that is not in the config or the weights is lost in a new process")
+
+
+@contract("serialization")
+def check_weights_h5_round_trip(spec):
+    """Weights saved to ``.weights.h5`` and loaded into a fresh, built instance give the same weights and outputs."""
+    _declared(spec, "stochastic_inference")
+    model = spec.model_of(spec.built())
+    path = os.path.join(scratch_dir(), "model" + compat.WEIGHTS_SUFFIX)
+    run_step("save_weights() to write a .weights.h5 file", compat.save_weights, model, path)
+    weights = model.get_weights()
+    x = spec.inputs(seed=1)
+    expected = forward(model, x)  # after saving: a layer updating state in calls saved it first
+    fresh = spec.model_of(spec.built())
+    run_step("load_weights() into a fresh instance to succeed", compat.load_weights, fresh, path)
+    problem = _weights_differ(weights, fresh.get_weights())
+    expect(problem is None, "the saved weights in the fresh instance", problem,
+           hint="weights are matched by position and attribute path: keep both stable")
+    seen = forward(fresh, x)
+    expect(not _differ(expected, seen), "the saving instance's outputs from the fresh instance",
+           lambda: _describe_outputs(expected, seen),
+           hint="state that is not a weight (a cached constant, a Python attribute) is not saved")
+
+
+#: Ops that call back into the Python process that traced them: a SavedModel holding one
+#: runs only where that process's function still exists, never in TF Serving.
+_PYTHON_CALLBACK_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+def _python_callback_ops(path):
+    """The Python-callback ops in the graphs of the SavedModel at ``path``."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(path, "saved_model.pb"), "rb") as handle:
+        proto.ParseFromString(handle.read())
+    ops = set()
+    for meta_graph in proto.meta_graphs:
+        ops.update(node.op for node in meta_graph.graph_def.node)
+        for function in meta_graph.graph_def.library.function:
+            ops.update(node.op for node in function.node_def)
+    return sorted(ops & _PYTHON_CALLBACK_OPS)
+
+
+@contract("serialization", tier="full")
+def check_saved_model_export(spec):
+    """A model holding the target, exported as a TensorFlow SavedModel, serves the model's own outputs without calling back into Python."""
+    _declared(spec, "stochastic_inference")
+    model = spec.model_of(spec.built())
+    path = os.path.join(scratch_dir(), "saved_model")
+    run_step("the model to export as a SavedModel", compat.export_saved_model, model, path)
+    x = spec.inputs(seed=1)
+    expected = forward(model, x)  # after exporting, from the exported state
+    callbacks = _python_callback_ops(path)
+    expect(not callbacks, "a self-contained SavedModel (TensorFlow ops only)",
+           lambda: f"{', '.join(callbacks)} ops, which call Python code of this process",
+           hint="tf.numpy_function and tf.py_function cannot be served; "
+                "write the computation in TensorFlow ops")
+    serve = run_step("the exported SavedModel to load", compat.load_exported_callable, path)
+    seen = run_step("the exported SavedModel to serve the example inputs", lambda: as_arrays(serve(x)))
+    expect(not _differ(expected, seen), "the model's outputs from the exported SavedModel",
+           lambda: _describe_outputs(expected, seen))

@@ -1,0 +1,257 @@
+"""Layers that break the serialization contracts."""
+
+import numpy as np
+import tensorflow as tf
+
+from conformance.compat import keras, register_serializable
+
+_VECTOR = [(4, 7)]
+
+
+class _Dense(keras.layers.Layer):
+    """A correct dense layer the broken ones below start from: x @ kernel + bias."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
+        self.bias = self.add_weight(name="bias", shape=(self.units,), initializer="zeros")
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.kernel) + self.bias
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@register_serializable(package="broken_layers")
+class ActivationFunctionInConfig(_Dense):
+    """Breaks check_get_config_json: get_config() returns the activation function itself,
+    not its serialized name."""
+
+    def __init__(self, units=4, activation="relu", **kwargs):
+        super().__init__(units, **kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(super().call(inputs))
+
+    def get_config(self):
+        return {**super().get_config(), "activation": self.activation}
+
+
+@register_serializable(package="broken_layers")
+class NumpyArrayInConfig(keras.layers.Layer):
+    """Breaks check_get_config_json: keeps its per-feature scale as a NumPy array and puts
+    that array in the config."""
+
+    def __init__(self, scale=(1.0,), **kwargs):
+        super().__init__(**kwargs)
+        self.scale = np.asarray(scale, dtype="float32")
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale}
+
+
+@register_serializable(package="broken_layers")
+class ActivationLeftOutOfConfig(_Dense):
+    """Breaks check_config_keeps_kwargs: takes ``activation`` but get_config() leaves it
+    out, so from_config silently rebuilds the layer without one."""
+
+    def __init__(self, units=4, activation=None, **kwargs):
+        super().__init__(units, **kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(super().call(inputs))
+
+
+@register_serializable(package="broken_layers")
+class UnitsSavedUnderOtherKey(_Dense):
+    """Breaks check_config_keeps_kwargs: saves ``units`` as ``output_dim``, a name
+    ``__init__`` does not take."""
+
+    def get_config(self):
+        config = keras.layers.Layer.get_config(self)
+        config["output_dim"] = self.units
+        return config
+
+
+@register_serializable(package="broken_layers")
+class StoresDerivedValue(keras.layers.Layer):
+    """Breaks check_from_config_same_outputs: stores 1 / temperature under ``temperature``,
+    so a rebuilt layer divides by the inverse."""
+
+    def __init__(self, temperature=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.inverse_temperature = 1.0 / temperature
+
+    def call(self, inputs):
+        return tf.nn.softmax(inputs * self.inverse_temperature)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.inverse_temperature}
+
+
+@register_serializable(package="broken_layers")
+class RequiredArgumentNotInConfig(_Dense):
+    """Breaks check_keras_save_load: ``units`` is required, but get_config() only returns
+    the base config, so loading cannot call ``__init__``."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+
+    def get_config(self):
+        return keras.layers.Layer.get_config(self)
+
+
+class NotRegistered(_Dense):
+    """Breaks check_keras_save_load and check_fresh_process_load: never registered with
+    register_keras_serializable, so safe-mode loading cannot find the class."""
+
+
+_PROJECTIONS = {}
+
+
+def _cached_projection(rows, columns):
+    """A random projection drawn once per process (and then reused)."""
+    if (rows, columns) not in _PROJECTIONS:
+        rng = np.random.default_rng()
+        _PROJECTIONS[rows, columns] = (rng.standard_normal((rows, columns)) / np.sqrt(rows)).astype("float32")
+    return _PROJECTIONS[rows, columns]
+
+
+@register_serializable(package="broken_layers")
+class ProjectionCachedPerProcess(keras.layers.Layer):
+    """Breaks check_fresh_process_load: random Fourier features whose projection is a
+    module-level cache rather than a weight; another process draws another projection."""
+
+    def __init__(self, units=8, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def call(self, inputs):
+        projection = _cached_projection(int(inputs.shape[-1]), self.units)
+        return tf.cos(tf.matmul(inputs, projection))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@register_serializable(package="broken_layers")
+class BranchesNamedAfterInstance(keras.layers.Layer):
+    """Breaks check_weights_h5_round_trip: keeps its two branches in attributes named after
+    the layer's own (unique) name, so another instance's weights are found under other paths."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        setattr(self, f"{self.name}_linear", keras.layers.Dense(units))
+        setattr(self, f"{self.name}_gate", keras.layers.Dense(units, activation="sigmoid"))
+
+    def call(self, inputs):
+        linear = getattr(self, f"{self.name}_linear")
+        gate = getattr(self, f"{self.name}_gate")
+        return linear(inputs) * gate(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+#: Per-bucket scales for the inputs rounded to halves, shared by every instance.
+_BUCKET_SCALES = tf.lookup.StaticHashTable(
+    tf.lookup.KeyValueTensorInitializer(tf.range(9, dtype=tf.int64), tf.linspace(0.5, 1.5, 9)),
+    default_value=1.0,
+)
+
+
+@register_serializable(package="broken_layers")
+class UsesModuleLevelTable(keras.layers.Layer):
+    """Breaks check_saved_model_export: scales its inputs by a module-level lookup table that
+    no layer tracks, so the SavedModel cannot capture it."""
+
+    def call(self, inputs):
+        buckets = tf.cast(tf.clip_by_value(tf.round(inputs * 2.0) + 4.0, 0.0, 8.0), tf.int64)
+        return inputs * tf.cast(_BUCKET_SCALES.lookup(buckets), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _numpy_soft_sign(array):
+    return (array / (1.0 + np.abs(array))).astype(array.dtype)
+
+
+@register_serializable(package="broken_layers")
+class CallsNumpyFunction(keras.layers.Layer):
+    """Breaks check_saved_model_export: computes its activation with tf.numpy_function, which
+    the SavedModel keeps as a call back into the exporting Python process."""
+
+    def call(self, inputs):
+        outputs = tf.numpy_function(_numpy_soft_sign, [inputs], inputs.dtype)
+        outputs.set_shape(inputs.shape)
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+BROKEN = {
+    "check_get_config_json": [
+        (ActivationFunctionInConfig, {"units": 4, "activation": "relu"}, _VECTOR),
+        (NumpyArrayInConfig, {"scale": [0.5] * 7}, _VECTOR),
+    ],
+    "check_config_keeps_kwargs": [
+        (ActivationLeftOutOfConfig, {"units": 4, "activation": "relu"}, _VECTOR),
+        (UnitsSavedUnderOtherKey, {"units": 3}, _VECTOR),
+    ],
+    "check_from_config_same_outputs": [(StoresDerivedValue, {"temperature": 4.0}, _VECTOR)],
+    "check_keras_save_load": [
+        (RequiredArgumentNotInConfig, {"units": 4}, _VECTOR),
+        (NotRegistered, {"units": 4}, _VECTOR),
+    ],
+    "check_fresh_process_load": [
+        (ProjectionCachedPerProcess, {"units": 8}, _VECTOR),
+        (NotRegistered, {"units": 4}, _VECTOR),
+    ],
+    "check_weights_h5_round_trip": [(BranchesNamedAfterInstance, {"units": 4}, _VECTOR)],
+    "check_saved_model_export": [
+        (UsesModuleLevelTable, {}, _VECTOR),
+        (CallsNumpyFunction, {}, _VECTOR),
+    ],
+}
+
+#: Extra CheckSpec fields some cases need: the full tier for the subprocess and export
+#: checks, and an import path that a fresh process can load the class from.
+SPEC_OPTIONS = {
+    ProjectionCachedPerProcess: {
+        "tier": "full",
+        "import_path": "examples/broken_layers/serialization.py:ProjectionCachedPerProcess",
+    },
+    NotRegistered: {
+        "tier": "full",
+        "import_path": "examples/broken_layers/serialization.py:NotRegistered",
+    },
+    UsesModuleLevelTable: {"tier": "full"},
+    CallsNumpyFunction: {"tier": "full"},
+}

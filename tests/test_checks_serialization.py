@@ -1,0 +1,104 @@
+"""The serialization checks catch their broken layers and pass correct ones."""
+
+import dataclasses
+
+import pytest
+
+from conformance.catalogue import all_checks
+from conformance.compat import keras
+from conformance.runner import run_check
+from conformance.spec import CheckSpec, spec_for_reference
+from examples.broken_layers import serialization as broken
+from reference_models.layers.lambda_layers import RegisteredLambda, absolute
+from reference_models.layers.simple_dense import SimpleDense
+
+CHECKS = [c.id for c in all_checks(family="serialization")]
+FULL_TIER = {c.id for c in all_checks(family="serialization") if c.tier == "full"}
+BROKEN_CASES = [
+    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
+    for check_id, cases in broken.BROKEN.items()
+    for cls, kwargs, shapes in cases
+]
+
+
+def _full(spec):
+    return dataclasses.replace(spec, tier="full")
+
+
+# Non-default kwargs, so check_config_keeps_kwargs has something to compare.
+GOOD = [
+    pytest.param(
+        CheckSpec(SimpleDense, [(3, 7)], {"units": 5, "activation": "relu"},
+                  import_path="reference_models.layers.simple_dense:SimpleDense"),
+        id="SimpleDense-relu",
+    ),
+    pytest.param(
+        CheckSpec(keras.layers.Conv2D, [(2, 6, 6, 3)],
+                  {"filters": 2, "kernel_size": 3, "padding": "same", "kernel_initializer": "he_normal"}),
+        id="Conv2D-int-kernel-size",
+    ),
+    pytest.param(
+        CheckSpec(RegisteredLambda, [(3, 4)], {"function": absolute},
+                  import_path="reference_models.layers.lambda_layers:RegisteredLambda"),
+        id="RegisteredLambda",
+    ),
+    pytest.param(spec_for_reference("batch_norm_dropout_block", rate=0.25), id="batch_norm_dropout_block"),
+    pytest.param(spec_for_reference("wide_and_deep", units=8, activation="tanh"), id="wide_and_deep"),
+]
+
+
+def test_every_serialization_check_has_a_broken_layer():
+    assert set(CHECKS) == set(broken.BROKEN)
+
+
+def test_export_and_subprocess_checks_are_full_tier():
+    assert FULL_TIER == {"check_fresh_process_load", "check_saved_model_export"}
+
+
+@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
+def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
+    options = broken.SPEC_OPTIONS.get(cls, {})
+    result = run_check(check_id, CheckSpec(cls, shapes, kwargs, **options))
+    assert result.status == "failed", result.message
+    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
+
+
+def _failures(check_ids, spec):
+    results = [run_check(check_id, spec) for check_id in check_ids]
+    return [f"{r.check}: {r.status}: {r.message}" for r in results if r.status != "passed"]
+
+
+@pytest.mark.parametrize("spec", GOOD)
+def test_fast_checks_pass_correct_layers(spec):
+    assert not _failures(sorted(set(CHECKS) - FULL_TIER), spec)
+
+
+@pytest.mark.parametrize("spec", [GOOD[4]])
+def test_full_checks_pass_correct_layers(spec):
+    """One multi-input, multi-output subclassed model: each full check starts a process or exports."""
+    assert not _failures(sorted(FULL_TIER), _full(spec))
+
+
+def test_saved_model_export_passes_a_layer():
+    assert not _failures(["check_saved_model_export"], _full(GOOD[0].values[0]))
+
+
+def test_full_checks_skip_in_the_fast_tier():
+    result = run_check("check_fresh_process_load", spec_for_reference("simple_dense"))
+    assert result.status == "skipped" and "full tier" in result.message
+
+
+def test_fresh_process_load_needs_an_import_path():
+    result = run_check("check_fresh_process_load", CheckSpec(SimpleDense, [(3, 7)], tier="full"))
+    assert result.status == "skipped" and "import_path" in result.message
+
+
+def test_config_keeps_kwargs_skips_when_every_argument_is_default():
+    result = run_check("check_config_keeps_kwargs", CheckSpec(SimpleDense, [(3, 7)], {"units": 32}))
+    assert result.status == "skipped" and "non-default" in result.message
+
+
+def test_activation_left_out_of_config_is_named():
+    result = run_check("check_config_keeps_kwargs",
+                       CheckSpec(broken.ActivationLeftOutOfConfig, [(4, 7)], {"activation": "relu"}))
+    assert result.status == "failed" and "'activation'" in result.message

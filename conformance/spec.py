@@ -182,6 +182,7 @@ def spec_for_reference(name, **kwargs):
         cls=entry.cls,
         kwargs=merged,
         input_shapes=entry.shapes(**merged),
+        reference=name,  # each reference is also checked against itself
         label=f"reference_models:{name}",
         import_path=f"{entry.cls.__module__}:{entry.cls.__qualname__}",
     )

@@ -1,0 +1,77 @@
+"""The catalogue's public promises: stable ids, one-sentence contracts, a broken layer each."""
+
+import importlib
+import pkgutil
+
+import examples.broken_layers
+from conformance.catalogue import FAMILIES, all_checks, get_check
+
+# Check ids are a public API (CI scripts pass them to --expect-fail): renaming or removing
+# one is a breaking change. Add new ids here; never edit or delete one.
+STABLE_IDS = [
+    "check_no_weights_after_init",
+    "check_accepts_base_kwargs",
+    "check_build_runs_once",
+    "check_no_new_state_after_first_call",
+    "check_variables_tracked",
+    "check_sublayers_built",
+    "check_symbolic_unknown_batch",
+    "check_output_shapes_agree",
+    "check_batch_sizes",
+    "check_inference_deterministic",
+    "check_default_call_is_inference",
+    "check_batch_independent_inference",
+    "check_inference_mutates_no_variable",
+    "check_training_argument_exposed",
+    "check_training_updates_nested_state",
+    "check_gradients_nonzero",
+    "check_gradients_match_finite_differences",
+    "check_fit_updates_trainable_weights",
+    "check_trainable_false_freezes",
+    "check_graph_matches_eager",
+    "check_xla_matches_eager",
+    "check_no_retracing",
+    "check_get_config_json",
+    "check_config_keeps_kwargs",
+    "check_from_config_same_outputs",
+    "check_keras_save_load",
+    "check_fresh_process_load",
+    "check_weights_h5_round_trip",
+    "check_saved_model_export",
+    "check_mixed_precision",
+    "check_float64_policy",
+    "check_reference_weight_structure",
+    "check_reference_outputs",
+    "check_reference_gradients",
+    "check_reference_initialization",
+    "check_reference_stochastic_statistics",
+    "check_reference_parameter_counts",
+    "check_model_compile_fit_evaluate_predict",
+    "check_model_summary_counts",
+]
+
+
+def _broken_catalogue():
+    covered = {}
+    for module_info in pkgutil.iter_modules(examples.broken_layers.__path__):
+        module = importlib.import_module(f"examples.broken_layers.{module_info.name}")
+        for check_id, cases in getattr(module, "BROKEN", {}).items():
+            covered.setdefault(check_id, []).extend(cases)
+    return covered
+
+
+def test_no_check_id_was_renamed_or_removed():
+    assert [c.id for c in all_checks("full")] == STABLE_IDS
+
+
+def test_every_check_states_its_contract_in_one_sentence():
+    for check in all_checks("full"):
+        assert check.family in FAMILIES
+        assert check.contract.endswith(".") and "\n" not in check.contract, check.id
+        assert get_check(check.id) is check
+
+
+def test_every_check_has_a_deliberately_broken_layer():
+    covered = _broken_catalogue()
+    missing = [c.id for c in all_checks("full") if not covered.get(c.id)]
+    assert not missing, f"checks without a broken layer in examples/broken_layers: {missing}"

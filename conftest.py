@@ -17,16 +17,25 @@ except ImportError:  # hypothesis is a test extra; the suite still collects with
     settings = None
 
 if settings is not None:
+    from datetime import timedelta
+
     _tf_health = [HealthCheck.too_slow, HealthCheck.data_too_large]
+    # An example builds layers and may trace a tf.function or save a model: seconds, not
+    # hypothesis's default 200 ms. Thirty seconds still flags a hang or a retracing loop.
+    _tf_deadline = timedelta(seconds=30)
+    # ci: the default. Derandomised (the same examples on every run, so a failure
+    # reproduces by running again: no reproduction blob), a dozen examples per test.
     settings.register_profile(
-        "ci", derandomize=True, max_examples=12, deadline=None,
-        suppress_health_check=_tf_health, print_blob=True,
+        "ci", derandomize=True, max_examples=12, deadline=_tf_deadline,
+        suppress_health_check=_tf_health, print_blob=False,
     )
     settings.register_profile(
-        "dev", max_examples=25, deadline=None, suppress_health_check=_tf_health
+        "dev", max_examples=25, deadline=_tf_deadline, suppress_health_check=_tf_health
     )
+    # thorough: the nightly run, random seeds (pass --hypothesis-seed to replay one);
+    # 140 examples keep `pytest property_tests` near ten minutes on two cores.
     settings.register_profile(
-        "thorough", max_examples=200, deadline=None, suppress_health_check=_tf_health,
+        "thorough", max_examples=140, deadline=_tf_deadline, suppress_health_check=_tf_health,
         print_blob=True,
     )
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

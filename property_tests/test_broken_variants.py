@@ -31,19 +31,28 @@ def _cases(prop, factories, match):
     ]
 
 
+#: What each property reports, as a pattern for ``pytest.raises(match=...)``: any of its
+#: own assertions may be the one that catches a variant on a given example (a block
+#: whose bug is invisible on the drawn input is still caught with F's weights zeroed).
+RESIDUAL = r"F\(x\) \+ x|with F's weights zeroed"
+DENSE = r"\(x @ w \+ b\)"
+BUILD = r"build ran \d+ times"
+BATCH_NORM_INFERENCE = r"inference"
+BATCH_NORM_TRAINING = r"batch-statistics formula|after a training call"
+
 CASES = (
-    _cases(properties.property_residual, broken.RESIDUAL, r"F\(x\) \+ x")
-    + _cases(properties.property_dense_formula, broken.DENSE, r"\(x @ w \+ b\)")
+    _cases(properties.property_residual, broken.RESIDUAL, RESIDUAL)
+    + _cases(properties.property_dense_formula, broken.DENSE, DENSE)
     + _cases(properties.property_lambda_elementwise, broken.LAMBDA[:1], r"output is not max")
     + _cases(properties.property_lambda_elementwise, broken.LAMBDA[1:], r"weightless")
-    + _cases(properties.property_build_runs_once, broken.BUILD, r"build ran \d+ times")
+    + _cases(properties.property_build_runs_once, broken.BUILD, BUILD)
     + _cases(properties.property_round_trips, broken.ROUND_TRIP[:1], r"outputs after the \.keras")
     + _cases(properties.property_round_trips, broken.ROUND_TRIP[1:], r"weights after the \.keras")
     + _cases(properties.property_dropout, broken.DROPOUT[:1], r"neither 0 nor x / \(1 - rate\)")
     + _cases(properties.property_dropout, broken.DROPOUT[1:2], r"inference .* changed the input")
     + _cases(properties.property_dropout, broken.DROPOUT[2:], r"kept fraction inconsistent")
-    + _cases(properties.property_batch_norm, broken.BATCH_NORM[:1], r"moving-statistics formula")
-    + _cases(properties.property_batch_norm, broken.BATCH_NORM[1:], r"batch-statistics formula")
+    + _cases(properties.property_batch_norm, broken.BATCH_NORM[:1], BATCH_NORM_INFERENCE)
+    + _cases(properties.property_batch_norm, broken.BATCH_NORM[1:], BATCH_NORM_TRAINING)
     + _cases(properties.property_batch_independent, broken.BATCH_INDEPENDENCE, r"alone against")
     + _cases(properties.property_styles_agree, broken.STYLES, r"against subclassed with the same")
     + _cases(properties.property_shared_layer, broken.SHARED, r"equal inputs")

@@ -14,7 +14,7 @@ GROUP = "checker: one Dense(4) layer on 3x7 inputs, whole catalogue vs Keras's h
 @pytest.mark.parametrize("tier", ["fast", "full"])
 def test_keras_conformance_check_one_layer(benchmark, tier):
     benchmark.group = GROUP
-    benchmark.extra_info.update(tier=tier, device="cpu")
+    benchmark.extra_info.update(kind="checker", tier=f"keras-conformance, {tier} tier", device="cpu")
     report = benchmark.pedantic(
         check_layer,
         args=(LAYER, [SHAPE], KWARGS),
@@ -31,5 +31,5 @@ def test_keras_internal_harness_one_layer(benchmark):
     if run is None:
         pytest.skip("this Keras does not ship its internal layer-test harness")
     benchmark.group = GROUP
-    benchmark.extra_info.update(harness="keras internal", device="cpu")
+    benchmark.extra_info.update(kind="checker", harness="Keras internal layer_test", device="cpu")
     benchmark.pedantic(run, args=(LAYER, KWARGS, SHAPE), rounds=2, iterations=1)

@@ -188,6 +188,11 @@ def tracked_variable_ids(layer):
     return ids
 
 
+def tf_variable(variable):
+    """The ``tf.Variable`` holding a Keras weight (Keras 3 wraps it; Keras 2 is one)."""
+    return variable.value if KERAS_3 else variable
+
+
 def sublayers(layer):
     """Every layer nested in ``layer`` (recursively), excluding ``layer`` itself."""
     return list(layer._flatten_layers(include_self=False, recursive=True))

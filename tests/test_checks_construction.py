@@ -2,19 +2,13 @@
 
 import pytest
 
-from conformance.catalogue import all_checks
 from conformance.compat import KERAS_3, keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import construction as broken
+from tests.family_contract import family_tests, passes_correct_targets
 from examples.notes_verbatim.simple_dense import SimpleDense as NotesSimpleDense
 
-CHECKS = [c.id for c in all_checks(family="construction")]
-BROKEN_CASES = [
-    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
-    for check_id, cases in broken.BROKEN.items()
-    for cls, kwargs, shapes in cases
-]
 GOOD = [
     pytest.param(CheckSpec(keras.layers.Dense, [(3, 7)], {"units": 4}), id="Dense"),
     pytest.param(CheckSpec(keras.layers.BatchNormalization, [(3, 7)]), id="BatchNormalization"),
@@ -23,23 +17,10 @@ GOOD = [
     pytest.param(spec_for_reference("wide_and_deep"), id="wide_and_deep"),
 ]
 
-
-def test_every_construction_check_has_a_broken_layer():
-    assert set(CHECKS) == set(broken.BROKEN)
-
-
-@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
-def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-    result = run_check(check_id, CheckSpec(cls, shapes, kwargs))
-    assert result.status == "failed", result.message
-    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
-
-
-@pytest.mark.parametrize("spec", GOOD)
-@pytest.mark.parametrize("check_id", CHECKS)
-def test_check_passes_correct_layers(check_id, spec):
-    result = run_check(check_id, spec)
-    assert result.status in ("passed", "skipped"), result.message
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "construction", broken
+)
+test_check_passes_correct_layers = passes_correct_targets(CHECKS, GOOD)
 
 
 def test_notes_simple_dense_raw_variables_fail_tracking_on_keras_3_only():

@@ -2,18 +2,12 @@
 
 import pytest
 
-from conformance.catalogue import all_checks
 from conformance.compat import keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import gradients as broken
+from tests.family_contract import family_tests, passes_correct_targets
 
-CHECKS = [c.id for c in all_checks(family="gradients")]
-BROKEN_CASES = [
-    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
-    for check_id, cases in broken.BROKEN.items()
-    for cls, kwargs, shapes in cases
-]
 GOOD = [
     pytest.param(CheckSpec(keras.layers.BatchNormalization, [(3, 7)]), id="BatchNormalization"),
     pytest.param(CheckSpec(keras.layers.Add, [(3, 4), (3, 4)]), id="Add"),
@@ -21,23 +15,10 @@ GOOD = [
     pytest.param(spec_for_reference("wide_and_deep"), id="wide_and_deep"),
 ]
 
-
-def test_every_gradients_check_has_a_broken_layer():
-    assert set(CHECKS) == set(broken.BROKEN)
-
-
-@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
-def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-    result = run_check(check_id, CheckSpec(cls, shapes, kwargs))
-    assert result.status == "failed", result.message
-    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
-
-
-@pytest.mark.parametrize("spec", GOOD)
-@pytest.mark.parametrize("check_id", CHECKS)
-def test_check_passes_correct_layers(check_id, spec):
-    result = run_check(check_id, spec)
-    assert result.status in ("passed", "skipped"), result.message
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "gradients", broken
+)
+test_check_passes_correct_layers = passes_correct_targets(CHECKS, GOOD)
 
 
 def test_weightless_layer_is_skipped_by_weight_checks_but_gets_input_gradients_checked():

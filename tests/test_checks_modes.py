@@ -2,18 +2,16 @@
 
 import pytest
 
-from conformance.catalogue import all_checks
 from conformance.compat import keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import modes as broken
+from tests.family_contract import family_tests
 
-CHECKS = [c.id for c in all_checks(family="modes")]
-BROKEN_CASES = [
-    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
-    for check_id, cases in broken.BROKEN.items()
-    for cls, kwargs, shapes in cases
-]
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "modes", broken
+)
+
 # Each passes every modes check (none of them is skipped by any).
 GOOD = [
     pytest.param(CheckSpec(keras.layers.BatchNormalization, [(3, 7)]), id="BatchNormalization"),
@@ -26,17 +24,6 @@ OTHER_GOOD = [
     pytest.param(spec_for_reference("flatten_simple_dense_dropout"), id="flatten_simple_dense_dropout"),
     pytest.param(CheckSpec(keras.layers.Add, [(3, 4), (3, 4)]), id="Add"),
 ]
-
-
-def test_every_modes_check_has_a_broken_layer():
-    assert set(CHECKS) == set(broken.BROKEN)
-
-
-@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
-def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-    result = run_check(check_id, CheckSpec(cls, shapes, kwargs))
-    assert result.status == "failed", result.message
-    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
 
 
 @pytest.mark.parametrize("spec", GOOD)

@@ -4,18 +4,15 @@ import dataclasses
 
 import pytest
 
-from conformance.catalogue import all_checks
 from conformance.compat import keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import reference as broken
+from tests.family_contract import family_tests
 
-CHECKS = [c.id for c in all_checks(family="reference")]
-BROKEN_CASES = [
-    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
-    for check_id, cases in broken.BROKEN.items()
-    for cls, kwargs, shapes in cases
-]
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "reference", broken
+)
 
 
 def _against_itself(name, **kwargs):
@@ -42,20 +39,9 @@ GOOD = [
 ]
 
 
-def test_every_reference_check_has_a_broken_layer():
-    assert set(CHECKS) == set(broken.BROKEN)
-
-
 def test_every_broken_layer_names_its_reference():
     classes = {cls for cases in broken.BROKEN.values() for cls, _, _ in cases}
     assert all("reference" in broken.SPEC_OPTIONS.get(cls, {}) for cls in classes)
-
-
-@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
-def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-    result = run_check(check_id, CheckSpec(cls, shapes, kwargs, **broken.SPEC_OPTIONS[cls]))
-    assert result.status == "failed", result.message
-    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
 
 
 @pytest.mark.parametrize("spec", GOOD)

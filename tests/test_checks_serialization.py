@@ -11,14 +11,13 @@ from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import serialization as broken
 from reference_models.layers.lambda_layers import RegisteredLambda, absolute
 from reference_models.layers.simple_dense import SimpleDense
+from tests.family_contract import family_tests
 
-CHECKS = [c.id for c in all_checks(family="serialization")]
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "serialization", broken
+)
+
 FULL_TIER = {c.id for c in all_checks(family="serialization") if c.tier == "full"}
-BROKEN_CASES = [
-    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
-    for check_id, cases in broken.BROKEN.items()
-    for cls, kwargs, shapes in cases
-]
 
 
 def _full(spec):
@@ -47,20 +46,8 @@ GOOD = [
 ]
 
 
-def test_every_serialization_check_has_a_broken_layer():
-    assert set(CHECKS) == set(broken.BROKEN)
-
-
 def test_export_and_subprocess_checks_are_full_tier():
     assert FULL_TIER == {"check_fresh_process_load", "check_saved_model_export"}
-
-
-@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
-def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-    options = broken.SPEC_OPTIONS.get(cls, {})
-    result = run_check(check_id, CheckSpec(cls, shapes, kwargs, **options))
-    assert result.status == "failed", result.message
-    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
 
 
 def _failures(check_ids, spec):

@@ -2,35 +2,22 @@
 
 import pytest
 
-from conformance.catalogue import all_checks
 from conformance.compat import keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import shapes as broken
+from tests.family_contract import family_tests
 
-CHECKS = [c.id for c in all_checks(family="shapes")]
-BROKEN_CASES = [
-    pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
-    for check_id, cases in broken.BROKEN.items()
-    for cls, kwargs, shapes in cases
-]
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "shapes", broken
+)
+
 GOOD = [
     pytest.param(CheckSpec(keras.layers.Concatenate, [(3, 4), (3, 5)]), id="Concatenate"),
     pytest.param(CheckSpec(keras.layers.LSTM, [(2, 5, 3)], {"units": 4}), id="LSTM"),
     pytest.param(spec_for_reference("identity_block"), id="identity_block"),
     pytest.param(spec_for_reference("wide_and_deep"), id="wide_and_deep"),
 ]
-
-
-def test_every_shapes_check_has_a_broken_layer():
-    assert set(CHECKS) == set(broken.BROKEN)
-
-
-@pytest.mark.parametrize("check_id, cls, kwargs, shapes", BROKEN_CASES)
-def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-    result = run_check(check_id, CheckSpec(cls, shapes, kwargs))
-    assert result.status == "failed", result.message
-    assert check_id in result.message and "Expected" in result.message and "saw" in result.message
 
 
 @pytest.mark.parametrize("spec", GOOD)

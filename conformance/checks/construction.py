@@ -4,7 +4,6 @@ import functools
 
 from conformance import compat
 from conformance.catalogue import contract
-from conformance.checks._common import values
 from conformance.outcomes import NotApplicable, expect
 
 _PROBE_NAME = "conformance_probe"

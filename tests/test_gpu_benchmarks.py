@@ -33,7 +33,7 @@ def test_gpu_benchmarks_run_and_are_labelled_with_the_gpu(tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only", "-m", "quick",
          "-k", "gpu and (simple_dense or peak)", "-p", "no:randomly", "-q",
-         f"--benchmark-json={results}"],
+         f"--benchmark-json={results}", f"--benchmark-storage=file://{tmp_path}"],
         capture_output=True, text=True, timeout=900,
     )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

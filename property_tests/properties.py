@@ -234,6 +234,16 @@ def _seed_everything(data):
     keras.utils.set_random_seed(data.draw(st.integers(0, 2**31 - 1), label="random seed"))
 
 
+def _draw_seeded_single_input(layer_factory, data):
+    """Seed from the example, then draw kwargs, a style and one input; build the layer."""
+    _seed_everything(data)
+    kwargs = draw_kwargs(data, layer_factory)
+    style = draw_style(data, layer_factory)
+    (shape,) = draw_shapes(data, layer_factory, kwargs)
+    x = draw_inputs(data, [shape])
+    return layer_factory([shape], style, **kwargs), kwargs, x
+
+
 def _assert_zero_or_scaled(result, expected, tolerance, rate, what):
     """Each element 0 (dropped) or ``expected`` (kept, already divided by 1 - rate); at
     rate 0 nothing may be dropped."""
@@ -251,12 +261,7 @@ def _assert_zero_or_scaled(result, expected, tolerance, rate, what):
 def property_dropout(layer_factory, data):
     """Inference (``training`` false or not given) returns the input unchanged; in training
     every element is 0 or x / (1 - rate), and the kept fraction is consistent with rate."""
-    _seed_everything(data)
-    kwargs = draw_kwargs(data, layer_factory)
-    style = draw_style(data, layer_factory)
-    (shape,) = draw_shapes(data, layer_factory, kwargs)
-    x = draw_inputs(data, [shape])
-    layer = layer_factory([shape], style, **kwargs)
+    layer, kwargs, x = _draw_seeded_single_input(layer_factory, data)
     rate = float(kwargs["rate"])
 
     for label, result in (("plain", layer(x)), ("training=False", layer(x, training=False))):
@@ -268,8 +273,8 @@ def property_dropout(layer_factory, data):
     trained = output(layer, x, training=True)
     _assert_zero_or_scaled(trained, scaled, 1e-6 * np.abs(scaled), rate, "drawn input")
 
-    rows = math.ceil(PROBE_SIZE / math.prod(shape[1:]))
-    probe = np.ones((rows,) + tuple(shape[1:]), dtype="float32")
+    rows = math.ceil(PROBE_SIZE / math.prod(x.shape[1:]))
+    probe = np.ones((rows,) + tuple(x.shape[1:]), dtype="float32")
     trained = output(layer, probe, training=True)
     scaled = probe / (1.0 - rate)
     _assert_zero_or_scaled(trained, scaled, 1e-6 * scaled, rate, "probe of ones")
@@ -295,12 +300,7 @@ def property_batch_norm(layer_factory, data):
     """Batch normalisation then dropout: inference uses the moving statistics by formula
     (and leaves them alone); training uses the batch statistics (every output 0 or that
     divided by 1 - rate) and moves the moving statistics towards them by ``momentum``."""
-    _seed_everything(data)
-    kwargs = draw_kwargs(data, layer_factory)
-    style = draw_style(data, layer_factory)
-    (shape,) = draw_shapes(data, layer_factory, kwargs)
-    x = draw_inputs(data, [shape])
-    block = layer_factory([shape], style, **kwargs)
+    block, kwargs, x = _draw_seeded_single_input(layer_factory, data)
     block(x, training=False)
     scramble(block, draw_seed(data, "weight seed"))
     bn = find_sublayer(block, keras.layers.BatchNormalization)

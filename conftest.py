@@ -59,7 +59,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():
     """Each test starts from a cleared Keras session and fixed seeds."""
-    from conformance.compat import keras
+    from keras_compat import keras
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(1234)

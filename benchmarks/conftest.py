@@ -5,7 +5,7 @@ import pathlib
 import platform
 
 from benchmarks import forms
-from conformance import compat
+import keras_compat as compat
 
 
 def _cpu_model():

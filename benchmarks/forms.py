@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 import reference_models
-from conformance.compat import keras, sublayers
+from keras_compat import keras, sublayers
 from reference_models.transfer import copy_weights, randomize_weights
 
 #: Batch sizes: one sample (latency, where framework overhead dominates) and a batch large

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conformance import compat
-from conformance.compat import keras
+import keras_compat as compat
+from keras_compat import keras
 from conformance.runner import check_layer
 
 LAYER, KWARGS, SHAPE = keras.layers.Dense, {"units": 4}, (3, 7)

@@ -7,7 +7,7 @@ import tensorflow as tf
 import reference_models
 from benchmarks import forms, plain_ops
 from benchmarks.timing import devices, measure
-from conformance.compat import keras, tf_variable
+from keras_compat import keras, tf_variable
 from reference_models import FUNCTIONAL, SUBCLASSED
 from reference_models.layers import custom_dense, my_custom_layer
 from reference_models.transfer import copy_weights

@@ -113,10 +113,10 @@ def _spec_from_entry(entry, defaults, base_dir=None):
     reference = entry.get("reference")
     shapes = entry.get("input_shapes")
     if reference is not None:
-        import reference_models
+        from conformance import references
 
         try:
-            ref = reference_models.get(reference)
+            ref = references.get(reference)
         except KeyError as exc:
             raise UsageError(exc.args[0])
         if not shapes:
@@ -260,9 +260,9 @@ def _list_checks():
 
 
 def _list_references():
-    import reference_models
+    from conformance import references
 
-    for ref in reference_models.all_references():
+    for ref in references.all_references():
         print(ref.summary_line())
     return EXIT_OK
 

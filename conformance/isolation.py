@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from conformance import compat
+import keras_compat as compat
 
 _scratch_dirs = []  # every scratch directory made and not yet removed, in creation order
 _scratch_lock = threading.Lock()

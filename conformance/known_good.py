@@ -4,8 +4,8 @@ They are the checker's guard against false alarms; the test-suite runs the catal
 them, and so can a user (``keras-conformance check`` takes the same classes).
 """
 
-from conformance import compat
-from conformance.compat import keras
+import keras_compat as compat
+from keras_compat import keras
 from conformance.spec import CheckSpec, spec_for_reference
 
 _SEQUENCE = [(2, 5, 3)]
@@ -55,7 +55,7 @@ def builtin_layer_specs():
 
 
 def _lambda_spec():
-    from reference_models.layers.lambda_layers import absolute
+    from conformance.references import LAMBDA_IMPORT_PATH, lambda_example_function
 
     expected = {}
     if compat.LAMBDA_FUNCTIONS_SAVED_AS_BYTECODE:
@@ -63,18 +63,18 @@ def _lambda_spec():
         expected = {check: reason for check in _LAMBDA_SAVE_CHECKS}
     return CheckSpec(
         cls=keras.layers.Lambda,
-        kwargs={"function": absolute},
+        kwargs={"function": lambda_example_function},
         input_shapes=_VECTOR,
         expected_failures=expected,
         label="keras.layers:Lambda",
-        import_path="reference_models.layers.lambda_layers:RegisteredLambda",
+        import_path=LAMBDA_IMPORT_PATH,
     )
 
 
 def reference_specs():
-    import reference_models
+    from conformance import references
 
-    return [spec_for_reference(name) for name in reference_models.names()]
+    return [spec_for_reference(name) for name in references.names()]
 
 
 def all_specs():

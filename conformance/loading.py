@@ -52,7 +52,7 @@ def load_target(target):
             raise TargetError(f"{where!r} has no attribute {name!r}") from None
     if not isinstance(obj, type):
         raise TargetError(f"{target!r} is not a class")
-    from conformance.compat import keras
+    from keras_compat import keras
 
     if not issubclass(obj, keras.layers.Layer):
         raise TargetError(f"{target!r} is not a keras.layers.Layer or keras.Model subclass")

@@ -4,7 +4,7 @@ import platform
 from dataclasses import asdict, dataclass, field
 
 import conformance
-from conformance import compat
+import keras_compat as compat
 
 STATUSES = ("passed", "failed", "error", "skipped", "xfail", "xpass")
 

@@ -2,7 +2,7 @@
 
 import time
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import all_checks, get_check
 from conformance.isolation import TimedOut, isolated, run_with_timeout
 from conformance.outcomes import (

@@ -6,7 +6,7 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.outcomes import TargetUnusable, describe_exception
 from conformance.tensors import single_or_list
 
@@ -145,9 +145,9 @@ class CheckSpec:
     def reference_entry(self):
         if self.reference is None:
             return None
-        import reference_models
+        from conformance import references
 
-        return reference_models.get(self.reference)
+        return references.get(self.reference)
 
     def new_reference(self):
         """The reference class built with ``reference_kwargs`` (or the target's kwargs)."""
@@ -174,9 +174,9 @@ def ensure_usable(spec):
 
 def spec_for_reference(name, **kwargs):
     """A :class:`CheckSpec` for a registered reference (its own class, kwargs and shapes)."""
-    import reference_models
+    from conformance import references
 
-    entry = reference_models.get(name)
+    entry = references.get(name)
     merged = entry.kwargs(**kwargs)
     return CheckSpec(
         cls=entry.cls,

@@ -260,9 +260,9 @@ def layer_kwargs(ranges, **fixed):
 
 
 def _reference(name):
-    import reference_models  # imports TensorFlow: only when a reference is asked for
+    from conformance import references  # imports TensorFlow: only when a reference is asked for
 
-    return reference_models.get(name)
+    return references.get(name)
 
 
 def reference_kwargs(name, **overrides):

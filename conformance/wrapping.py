@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.tensors import as_arrays
 
 

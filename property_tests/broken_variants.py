@@ -8,7 +8,7 @@ shown to catch the bug it is meant to catch. The classes that must reload from a
 
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from property_tests.support import Factory
 from reference_models import styles
 from reference_models.layers.batch_norm_dropout import BatchNormDropoutBlock

@@ -13,7 +13,7 @@ def _fresh_keras_state():
     example builds its own layers and draws its own weights and seeds; only Keras's
     layer-name counters keep counting.
     """
-    from conformance.compat import keras
+    from keras_compat import keras
 
     keras.utils.set_random_seed(1234)
     yield

@@ -17,8 +17,8 @@ import tensorflow as tf
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conformance import compat
-from conformance.compat import keras
+import keras_compat as compat
+from keras_compat import keras
 from conformance.wrapping import ensure_model
 from property_tests.support import (
     ACTIVATIONS,

@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 
 import reference_models
 from conformance import strategies as cst
-from conformance.compat import dtype_name, keras, sublayers, weight_name
+from keras_compat import dtype_name, keras, sublayers, weight_name
 from conformance.tensors import as_arrays, single_or_list
 from reference_models import styles
 from reference_models.registry import API_STYLES, SUBCLASSED

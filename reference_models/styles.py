@@ -1,6 +1,6 @@
 """Small helpers that turn a description of an architecture into each API style."""
 
-from conformance.compat import keras
+from keras_compat import keras
 
 
 def keras_inputs(shapes, names=None):

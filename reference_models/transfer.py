@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conformance.compat import dtype_name
+from keras_compat import dtype_name
 
 
 def _groups(obj):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from conformance.compat import KERAS_3, keras
+from keras_compat import KERAS_3, keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import construction as broken

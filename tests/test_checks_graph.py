@@ -3,8 +3,8 @@
 import pytest
 import tensorflow as tf
 
-from conformance import compat
-from conformance.compat import keras
+import keras_compat as compat
+from keras_compat import keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import graph as broken

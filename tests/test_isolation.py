@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conformance import compat
-from conformance.compat import keras
+import keras_compat as compat
+from keras_compat import keras
 from conformance.isolation import scratch_dir, snapshot
 from conformance.runner import check_layer, run_check
 from conformance.spec import CheckSpec

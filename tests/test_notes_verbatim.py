@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conformance import compat
+import keras_compat as compat
 from examples.notes_verbatim import (
     custom_dense,
     lambda_model,

@@ -33,7 +33,7 @@ def test_one_test_per_check_with_selectable_ids_and_xfail(pytester):
     result.stdout.fnmatch_lines(["*check_accepts_base_kwargs: __init__ accepts*Expected*saw*"])
 
     result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "-k", "check_variables_tracked")
-    from conformance.compat import KERAS_3
+    from keras_compat import KERAS_3
 
     # The verbatim SimpleDense's raw tf.Variables are tracked by Keras 2 only.
     if KERAS_3:

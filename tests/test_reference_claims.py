@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 import reference_models
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.tensors import max_abs_diff
 from reference_models.models.linear_regression import XS, YS
 

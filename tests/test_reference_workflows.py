@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import reference_models
-from conformance import compat
+import keras_compat as compat
 from conformance.tensors import as_arrays, max_abs_diff
 from conformance.wrapping import ensure_model, targets_for
 from reference_models.transfer import randomize_weights
@@ -82,7 +82,7 @@ _FRESH_PROCESS_LOADER = """
 import json, sys
 import numpy as np
 import reference_models  # registers the reference classes: nothing else is imported
-from conformance import compat
+import keras_compat as compat
 from conformance.tensors import as_arrays, max_abs_diff, single_or_list
 results = {}
 for key, path in json.loads(sys.argv[1]).items():

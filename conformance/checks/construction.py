@@ -2,7 +2,7 @@
 
 import functools
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, expect
 

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, expect
 from conformance.tensors import as_arrays

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import changed, projection_loss, values
 from conformance.outcomes import NotApplicable, expect

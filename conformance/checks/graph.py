@@ -5,7 +5,7 @@ import re
 
 import tensorflow as tf
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, describe_exception, expect
 from conformance.tensors import as_arrays, max_abs_diff

@@ -4,10 +4,10 @@ import inspect
 
 import numpy as np
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import changed, forward, values, variable_names
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
 from conformance.spec import DECLARABLE_TRAITS
 from conformance.tensors import as_arrays, max_abs_diff

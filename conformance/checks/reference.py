@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from conformance.catalogue import contract
 from conformance.checks._common import forward, projection_loss
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
 from conformance.spec import DECLARABLE_TRAITS
 from conformance.tensors import as_arrays, max_abs_diff, single_or_list
@@ -47,7 +47,7 @@ def _require_same_structure(target, reference):
 
 def _with_reference_weights(spec, randomize=True):
     """(target, reference): both built, the target holding the reference's (randomised) weights."""
-    from reference_models.transfer import randomize_weights
+    from conformance.references import randomize_weights
 
     reference = spec.built_reference()
     target = spec.built()

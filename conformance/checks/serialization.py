@@ -13,10 +13,10 @@ import types
 
 import numpy as np
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import forward, run_step
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.isolation import scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, describe_exception, expect
 from conformance.spec import DECLARABLE_TRAITS
@@ -276,7 +276,7 @@ def check_keras_save_load(spec):
 _FRESH_PROCESS_SCRIPT = """
 import sys
 import numpy as np
-from conformance import compat
+import keras_compat as compat
 from conformance.loading import load_target
 from conformance.tensors import as_arrays
 target, model_path, inputs_path, outputs_path = sys.argv[1:5]

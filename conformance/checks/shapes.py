@@ -5,10 +5,10 @@ import re
 import numpy as np
 import tensorflow as tf
 
-from conformance import compat
+import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import describe_shapes, shapes_of
-from conformance.compat import keras
+from keras_compat import keras
 from conformance.outcomes import ContractViolation, describe_exception, expect
 from conformance.tensors import single_or_list
 

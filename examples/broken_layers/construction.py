@@ -4,7 +4,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 
 _VECTOR = [(3, 7)]
 

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from conformance.compat import keras
+from keras_compat import keras
 
 
 class _Dense(keras.layers.Layer):

@@ -4,7 +4,7 @@ and a hand-written gradient that is wrong."""
 import numpy as np
 import tensorflow as tf
 
-from conformance.compat import keras
+from keras_compat import keras
 
 
 class _Dense(keras.layers.Layer):

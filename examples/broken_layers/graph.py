@@ -4,7 +4,7 @@ compile, or that makes TensorFlow trace a new graph on every call."""
 import numpy as np
 import tensorflow as tf
 
-from conformance.compat import keras
+from keras_compat import keras
 
 
 class _Elementwise(keras.layers.Layer):

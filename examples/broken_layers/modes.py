@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 
 _VECTOR = [(4, 7)]
 

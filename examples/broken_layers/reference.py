@@ -3,7 +3,7 @@ entry, named in :data:`SPEC_OPTIONS` (with the constructor kwargs the reference 
 
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 
 _VECTOR = [(4, 16)]
 

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 
 _VECTOR = [(4, 7)]
 

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from conformance.compat import keras
+from keras_compat import keras
 
 
 @keras.saving.register_keras_serializable(package="user_layers")

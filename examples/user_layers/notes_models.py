@@ -7,7 +7,7 @@ Lambda layer cannot be reloaded in safe mode.
 
 import tensorflow as tf
 
-from conformance.compat import keras
+from keras_compat import keras
 
 
 @keras.saving.register_keras_serializable(package="user_layers")

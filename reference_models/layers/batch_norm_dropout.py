@@ -1,6 +1,6 @@
 """The notes' ``call(inputs, training)`` pattern: batch normalisation, then dropout."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import SUBCLASSED, Reference, register
 

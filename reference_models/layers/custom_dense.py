@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import SUBCLASSED, Reference, register
 

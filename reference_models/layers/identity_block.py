@@ -4,7 +4,7 @@ The notes subclass ``tf.keras.Model`` for it and take no ``**kwargs``. It is a l
 a trainable whole, so it subclasses ``Layer`` here and accepts the base-layer kwargs.
 """
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register
 

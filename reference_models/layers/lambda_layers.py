@@ -9,7 +9,7 @@ function is also given as a weightless ``Layer`` subclass, its subclassed form.
 
 import tensorflow as tf
 
-from conformance.compat import keras, register_serializable, registered_name
+from keras_compat import keras, register_serializable, registered_name
 from reference_models import styles
 from reference_models.registry import SUBCLASSED, Reference, register
 

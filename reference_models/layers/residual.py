@@ -1,6 +1,6 @@
 """CNNResidual and DNNResidual: a stack of ReLU layers F with a skip, F(x) + x."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register
 

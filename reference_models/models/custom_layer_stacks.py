@@ -1,6 +1,6 @@
 """Custom layers used inside Sequential models: CustomDense x2 and the MyCustomLayer stack."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.layers.custom_dense import CustomDense
 from reference_models.layers.my_custom_layer import MyCustomLayer

@@ -4,7 +4,7 @@ The hidden stage is SimpleDense(128) + Dropout(0.2), or Dense(128) followed by a
 layer applying ``tf.abs`` or ``my_relu``.
 """
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.layers.lambda_layers import abs_lambda, my_relu_lambda
 from reference_models.layers.simple_dense import SimpleDense

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.layers.simple_dense import SimpleDense
 from reference_models.registry import SUBCLASSED, Reference, register

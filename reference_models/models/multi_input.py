@@ -1,6 +1,6 @@
 """The multi-input regression model: two Dense branches, concatenated, then two layers."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register
 

@@ -1,6 +1,6 @@
 """The notes' two-Dense-layer classifiers: Sequential 784-64-10, MyModel, MyCustomModel."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import SUBCLASSED, Reference, register
 

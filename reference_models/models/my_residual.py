@@ -6,7 +6,7 @@ result feeds DNNResidual(2, 64). Here every stage is ``width`` (32) wide, the co
 are padded, and the image features are averaged before the Dense(1) regression head.
 """
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.layers.residual import CNNResidual, DNNResidual, residual_graph
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register

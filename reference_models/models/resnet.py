@@ -1,6 +1,6 @@
 """A small ResNet: 7x7 conv, batch norm, ReLU, max pool, two identity blocks, GAP, softmax."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.layers.identity_block import IdentityBlock, identity_block_graph
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register

@@ -1,6 +1,6 @@
 """One Dense layer shared by two inputs, giving two outputs (a Siamese-style model)."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register
 

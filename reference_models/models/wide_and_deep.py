@@ -1,6 +1,6 @@
 """WideAndDeepModel: a wide input concatenated with a deep path; main and auxiliary outputs."""
 
-from conformance.compat import keras, register_serializable
+from keras_compat import keras, register_serializable
 from reference_models import styles
 from reference_models.registry import FUNCTIONAL, SUBCLASSED, Reference, register
 

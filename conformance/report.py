@@ -2,9 +2,11 @@
 
 import platform
 from dataclasses import asdict, dataclass, field
+from typing import Optional
 
 import conformance
 import keras_compat as compat
+from conformance.exit_codes import EXIT_CONTRACT_FAILED, EXIT_OK, EXIT_TARGET_UNUSABLE
 
 STATUSES = ("passed", "failed", "error", "skipped", "xfail", "xpass")
 
@@ -22,16 +24,30 @@ class CheckResult:
             raise ValueError(f"unknown status {self.status!r}")
 
 
+#: The check id of the single result a target gets when it cannot be built and called.
+UNUSABLE_CHECK = "build_and_call"
+
+
 @dataclass
 class TargetReport:
     target: str
     results: list = field(default_factory=list)
     strict: bool = False
+    #: Why the target could not be built and called once; no contract was checked then.
+    error: Optional[str] = None
 
     @property
     def passed(self):
+        return self.error is None and not self.contract_failed
+
+    @property
+    def contract_failed(self):
         bad = {"failed", "error"} | ({"xpass"} if self.strict else set())
-        return not any(r.status in bad for r in self.results)
+        return self.error is None and any(r.status in bad for r in self.results)
+
+    @property
+    def seconds(self):
+        return sum(r.seconds for r in self.results)
 
     def counts(self):
         counts = {status: 0 for status in STATUSES}
@@ -43,6 +59,7 @@ class TargetReport:
         return {
             "target": self.target,
             "passed": self.passed,
+            "error": self.error,
             "results": [asdict(r) for r in self.results],
         }
 
@@ -65,7 +82,12 @@ class Report:
 
     @property
     def exit_code(self):
-        return 0 if self.passed else 1
+        """1 if any contract failed, else 4 if any target could not be checked, else 0."""
+        if any(t.contract_failed for t in self.targets):
+            return EXIT_CONTRACT_FAILED
+        if any(t.error is not None for t in self.targets):
+            return EXIT_TARGET_UNUSABLE
+        return EXIT_OK
 
     def results(self):
         return [r for t in self.targets for r in t.results]

@@ -11,7 +11,7 @@ from conformance.outcomes import (
     TargetUnusable,
     describe_exception,
 )
-from conformance.report import CheckResult, Report, TargetReport
+from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport
 from conformance.spec import CheckSpec, ensure_usable
 
 
@@ -93,7 +93,7 @@ def usability_problem(spec):
     except TargetUnusable as exc:
         return str(exc)
     except TimedOut as exc:
-        return f"{spec.label} could not be built and called: it {exc}"
+        return f"{spec.label}({spec.kwargs}) could not be built and called: it {exc}"
     return None
 
 
@@ -113,10 +113,20 @@ def run_spec(spec, checks=None, on_result=None):
     checks = all_checks("full") if checks is None else [
         get_check(c) if isinstance(c, str) else c for c in checks
     ]
+    started = time.perf_counter()
     unusable = usability_problem(spec)
     report = TargetReport(target=spec.label, strict=spec.strict)
+    if unusable is not None:
+        # Every check would stop at the same place: say it once, in one row.
+        report.error = unusable
+        result = CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
+                             message=unusable, seconds=round(time.perf_counter() - started, 3))
+        report.results.append(result)
+        if on_result is not None:
+            on_result(result)
+        return report
     for check in checks:
-        result = run_check(check, spec, unusable=unusable)
+        result = run_check(check, spec)
         report.results.append(result)
         if on_result is not None:
             on_result(result)

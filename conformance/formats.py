@@ -1,20 +1,13 @@
-"""Rendering a :class:`~conformance.report.Report` as text, JSON, JUnit XML or Markdown."""
+"""Rendering a :class:`~conformance.report.Report` as text, JSON, JUnit XML, Markdown or HTML."""
 
 import json
 import xml.etree.ElementTree as ET
 
+from conformance.html_report import render_html
 from conformance.report import STATUSES
+from conformance.text_report import render_text
 
-FORMATS = ("text", "json", "junit", "markdown")
-
-_TEXT_MARKS = {
-    "passed": "PASS",
-    "failed": "FAIL",
-    "error": "ERROR",
-    "skipped": "skip",
-    "xfail": "xfail",
-    "xpass": "XPASS",
-}
+FORMATS = ("text", "json", "junit", "markdown", "html")
 
 
 def _counts_line(counts):
@@ -26,27 +19,12 @@ def to_json(report):
     return json.dumps(report.to_dict(), indent=2)
 
 
-def to_text(report):
-    env = report.to_dict()["environment"]
-    lines = [
-        f"keras-conformance on Python {env['python']}, TensorFlow {env['tensorflow']}, "
-        f"Keras {env['keras']}"
-    ]
-    for target in report.targets:
-        lines.append("")
-        lines.append(f"{target.target}: {'PASSED' if target.passed else 'FAILED'}")
-        width = max((len(r.check) for r in target.results), default=10)
-        for result in target.results:
-            row = f"  {_TEXT_MARKS[result.status]:<5} {result.check:<{width}} {result.family:<13} {result.seconds:7.2f}s"
-            if result.status not in ("passed",) and result.message:
-                message = result.message
-                if result.status in ("failed", "error", "xpass"):
-                    # The check id and contract already lead the row: show what was seen.
-                    message = message.split(": ", 1)[-1]
-                row += f"\n        {message}"
-            lines.append(row)
-        lines.append(f"  {_counts_line(target.counts())}")
-    return "\n".join(lines)
+def to_text(report, verbosity=0):
+    return render_text(report, verbosity)
+
+
+def to_html(report):
+    return render_html(report)
 
 
 def to_markdown(report):
@@ -100,10 +78,15 @@ def to_junit(report):
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 
 
-_RENDERERS = {"text": to_text, "json": to_json, "junit": to_junit, "markdown": to_markdown}
+_RENDERERS = {"text": to_text, "json": to_json, "junit": to_junit, "markdown": to_markdown,
+              "html": to_html}
 
 
-def render(report, fmt):
+def render(report, fmt, verbosity=0):
+    """``report`` in ``fmt``; ``verbosity`` (-1 summary only, 0 default, 1 every check)
+    shapes the text report only."""
     if fmt not in _RENDERERS:
         raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt == "text":
+        return to_text(report, verbosity)
     return _RENDERERS[fmt](report)

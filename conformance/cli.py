@@ -1,18 +1,21 @@
 """The ``keras-conformance`` command.
 
-Exit codes: 0 every check passed or failed as expected, 1 a check failed, 2 usage error
-(bad target, bad JSON, unknown reference or check, bad shape), 3 internal error.
+Exit codes: 0 every check passed or failed as expected; 1 a check failed (a broken
+contract, or an unexpected pass under --strict); 2 usage error (bad option, target, JSON,
+shape or timeout, unknown reference or check), one line; 3 internal error, one line;
+4 a target could not be built and called once, so none of its contracts was checked.
+With several targets, 1 wins over 4: a broken contract is the stronger news.
 """
 
 import argparse
-import contextlib
 import json
-import logging
+import math
 import os
+import re
 import sys
 import warnings
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+from conformance.exit_codes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
 class UsageError(Exception):
@@ -49,8 +52,15 @@ def _expected_failures(items):
     return expected
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line (main prints it), not usage text too."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
 def _build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="keras-conformance",
         description="Check custom Keras layers and models against the Keras contracts.",
     )
@@ -65,8 +75,14 @@ def _build_parser():
     check.add_argument("--reference-kwargs", default=None, help="kwargs of the reference (default: --kwargs)")
     check.add_argument("--tier", choices=("fast", "full"), default=None)
     check.add_argument("--expect-fail", action="append", default=None, metavar="CHECK_ID=REASON")
-    check.add_argument("--format", choices=("text", "json", "junit", "markdown"), default=None)
-    check.add_argument("--output", default=None, metavar="PATH", help="write the report here")
+    check.add_argument("--format", choices=("text", "json", "junit", "markdown", "html"), default=None)
+    check.add_argument("--output", default=None, metavar="PATH",
+                       help="write the report here (missing folders are created)")
+    loudness = check.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                          help="list every check, and let TensorFlow's own log lines through")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                          help="only one summary line per target, no progress display")
     check.add_argument("--trait", action="append", default=None, metavar="TRAIT",
                        help="declare a trait the checker cannot detect (see `checks`)")
     check.add_argument("--strict", action="store_true", help="an unexpected pass fails the run")
@@ -183,64 +199,72 @@ def _specs_from_args(args):
     return [_spec_from_entry(entry, defaults)], args.format or "text", args.output
 
 
-class _Progress:
-    """One line per check on a terminal (stderr), so stdout stays the report."""
-
-    def __init__(self, enabled, total):
-        self.enabled, self.total, self.done = enabled, total, 0
-
-    def __call__(self, result):
-        self.done += 1
-        if self.enabled:
-            sys.stderr.write(f"\r\033[K[{self.done}/{self.total}] {result.check}: {result.status}")
-            sys.stderr.flush()
-
-    def finish(self):
-        if self.enabled:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
+def _check_run_options(args):
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        raise UsageError(f"--timeout takes a positive number of seconds, got {args.timeout:g}")
 
 
-@contextlib.contextmanager
-def _quiet_tensorflow_logger():
-    """TensorFlow logs retracing advice while checks probe the target; hide it meanwhile."""
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def _prepare_output(path):
+    """Create the folders ``path`` needs before any check runs, so a bad path fails fast."""
+    if os.path.isdir(path):
+        raise UsageError(f"--output {path} is a folder; give a file path")
+    folder = os.path.dirname(os.path.abspath(path))
     try:
-        yield
-    finally:
-        logger.setLevel(level)
+        os.makedirs(folder, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create the folder for --output {path}: {exc.strerror or exc}")
+
+
+def _write_report(path, text):
+    try:
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {path}: {exc.strerror or exc}")
+
+
+def _verbosity(args):
+    return 1 if args.verbose else -1 if args.quiet else 0
 
 
 def _run_check_command(args):
     from conformance.catalogue import all_checks
     from conformance.formats import render
+    from conformance.progress import Progress, choose_mode
+    from conformance.quiet_tensorflow import tensorflow_logger_quiet
     from conformance.report import Report
     from conformance.runner import run_spec
 
+    _check_run_options(args)
     specs, fmt, output = _specs_from_args(args)
+    if output:
+        _prepare_output(output)
     report = Report()
     checks = all_checks("full")
-    show_progress = fmt == "text" and sys.stderr.isatty()
-    with warnings.catch_warnings(), _quiet_tensorflow_logger():
-        warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
-        for spec in specs:
-            if show_progress:
-                sys.stderr.write(f"checking {spec.label}\n")
-            progress = _Progress(show_progress, len(checks))
-            report.targets.append(run_spec(spec, checks=checks, on_result=progress))
-            progress.finish()
-    text = render(report, fmt)
+    mode = choose_mode(sys.stderr, args.quiet, report_on_stdout_is_for_machines=fmt != "text" and not output)
+    progress = Progress(sys.stderr, mode, len(specs))
+    try:
+        with warnings.catch_warnings(), tensorflow_logger_quiet():
+            warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
+            for spec in specs:
+                progress.start_target(spec.label, len(checks))
+                report.targets.append(run_spec(spec, checks=checks, on_result=progress))
+    finally:
+        progress.close()
+    text = render(report, fmt, verbosity=_verbosity(args))
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text if text.endswith("\n") else text + "\n")
-        failed = sum(1 for t in report.targets if not t.passed)
-        print(f"keras-conformance: {len(report.targets) - failed} of {len(report.targets)} "
-              f"target(s) passed; {fmt} report written to {output}")
+        _write_report(output, text)
+        print(f"keras-conformance: {_targets_outcome(report)}; {fmt} report written to {output}")
     else:
         print(text)
     return report.exit_code
+
+
+def _targets_outcome(report):
+    passed = sum(1 for t in report.targets if t.passed)
+    unusable = sum(1 for t in report.targets if t.error is not None)
+    text = f"{passed} of {len(report.targets)} target(s) passed"
+    return text + (f", {unusable} could not be built and called" if unusable else "")
 
 
 def _list_checks():
@@ -267,13 +291,52 @@ def _list_references():
     return EXIT_OK
 
 
+#: Options whose value may start with "-" (a negative size, then refused with a clear
+#: message), which argparse would otherwise take for an unknown option.
+_SIGNED_VALUE_OPTIONS = ("--input-shape", "--input")
+_SIGNED_VALUE = re.compile(r"-\d")
+
+
+def _attach_signed_values(argv):
+    """``--input-shape -3,7`` becomes ``--input-shape=-3,7``, which argparse reads as a value."""
+    joined, i = [], 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            joined += argv[i:]
+            break
+        if token in _SIGNED_VALUE_OPTIONS and i + 1 < len(argv) and _SIGNED_VALUE.match(argv[i + 1]):
+            joined.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        joined.append(token)
+        i += 1
+    return joined
+
+
+def _usage_error(exc):
+    print(f"keras-conformance: error: {exc}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def main(argv=None):
-    parser = _build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_usage(sys.stderr)
-        print("keras-conformance: error: choose a command: check, checks or references", file=sys.stderr)
-        return EXIT_USAGE
+    argv = _attach_signed_values(sys.argv[1:] if argv is None else list(argv))
+    try:
+        args = _build_parser().parse_args(argv)
+        if args.command is None:
+            raise UsageError("choose a command: check, checks or references (see: keras-conformance --help)")
+    except UsageError as exc:
+        return _usage_error(exc)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    from conformance.quiet_tensorflow import tensorflow_chatter_hidden
+
+    # Entered before anything imports TensorFlow, whose start-up lines it keeps out.
+    with tensorflow_chatter_hidden(verbose=getattr(args, "verbose", False)):
+        return _run_command(args)
+
+
+def _run_command(args):
     try:
         if args.command == "checks":
             return _list_checks()
@@ -281,11 +344,10 @@ def main(argv=None):
             return _list_references()
         return _run_check_command(args)
     except UsageError as exc:
-        print(f"keras-conformance: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(exc)
     except KeyboardInterrupt:
         print("keras-conformance: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - one line, never a bare traceback
         if os.environ.get("KERAS_CONFORMANCE_DEBUG"):
             raise

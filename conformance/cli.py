@@ -8,48 +8,24 @@ With several targets, 1 wins over 4: a broken contract is the stronger news.
 """
 
 import argparse
-import json
 import math
 import os
 import re
 import sys
 import warnings
 
+from conformance.config import UsageError, specs_from_args
 from conformance.exit_codes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
-class UsageError(Exception):
-    pass
+class _OrderedInput(argparse.Action):
+    """``--input`` and ``--input-shape`` append ``(option, value)`` to one list, so the inputs
+    keep the order in which they were given."""
 
-
-def _json_object(text, option):
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{option} is not valid JSON ({exc.msg} at character {exc.pos}): {text}")
-    if not isinstance(value, dict):
-        raise UsageError(f"{option} must be a JSON object, got {type(value).__name__}: {text}")
-    return value
-
-
-def _shape(text):
-    try:
-        shape = tuple(int(part) for part in str(text).split(","))
-    except ValueError:
-        raise UsageError(f"--input-shape takes comma-separated positive integers with the batch first, e.g. 3,7; got {text!r}")
-    if len(shape) < 2 or min(shape) < 1:
-        raise UsageError(f"--input-shape needs a batch size and at least one more positive dimension, got {text!r}")
-    return shape
-
-
-def _expected_failures(items):
-    expected = {}
-    for item in items or []:
-        check_id, sep, reason = item.partition("=")
-        if not sep or not check_id.strip() or not reason.strip():
-            raise UsageError(f"--expect-fail takes CHECK_ID=REASON, got {item!r}")
-        expected[check_id.strip()] = reason.strip()
-    return expected
+    def __call__(self, parser, namespace, value, option_string=None):
+        given = list(getattr(namespace, self.dest) or [])
+        given.append(("input" if option_string == "--input" else "input-shape", value))
+        setattr(namespace, self.dest, given)
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -69,8 +45,15 @@ def _build_parser():
     check = sub.add_parser("check", help="run the checks on a target (or the pyproject targets)")
     check.add_argument("target", nargs="?", help="package.module:ClassName or path/to/file.py:ClassName")
     check.add_argument("--kwargs", default=None, help="constructor kwargs as a JSON object")
-    check.add_argument("--input-shape", action="append", dest="input_shapes", default=None,
-                       metavar="SHAPE", help="input shape with the batch first, e.g. 3,7; repeat for several inputs")
+    check.add_argument("--input", action=_OrderedInput, dest="inputs", default=None,
+                       metavar="[NAME=]SHAPE[:DTYPE][@LOW..HIGH]",
+                       help="one input, batch first: 3,7 (positional; several make a list), "
+                            "query=2,5,8 (a keyword argument), inputs.ids=2,5:int32@0..50 (a key "
+                            "of a dict argument), 2,5:bool (a padding mask); repeat for each input")
+    check.add_argument("--input-shape", action=_OrderedInput, dest="inputs", metavar="SHAPE",
+                       help="shorthand for a positional float32 --input, e.g. 3,7")
+    check.add_argument("--call-kwargs", default=None, metavar="JSON",
+                       help='constant keyword arguments of every call, e.g. \'{"use_causal_mask": true}\'')
     check.add_argument("--reference", default=None, help="reference_models entry to compare against")
     check.add_argument("--reference-kwargs", default=None, help="kwargs of the reference (default: --kwargs)")
     check.add_argument("--tier", choices=("fast", "full"), default=None)
@@ -93,110 +76,6 @@ def _build_parser():
     sub.add_parser("checks", help="list the catalogue of checks: id, family, contract")
     sub.add_parser("references", help="list the reference implementations")
     return parser
-
-
-def _read_config(path):
-    try:
-        import tomllib
-    except ImportError:  # Python < 3.11
-        import tomli as tomllib
-    if not os.path.isfile(path):
-        raise UsageError(f"no TARGET given and no {path} to read [tool.keras-conformance] from")
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path} is not valid TOML: {exc}")
-    section = data.get("tool", {}).get("keras-conformance")
-    if not section or not section.get("targets"):
-        raise UsageError(f"no TARGET given and {path} has no [[tool.keras-conformance.targets]]")
-    return section, os.path.dirname(os.path.abspath(path))
-
-
-def _spec_from_entry(entry, defaults, base_dir=None):
-    from conformance.loading import TargetError, load_target
-    from conformance.spec import DECLARABLE_TRAITS, CheckSpec
-
-    target = entry.get("target")
-    if not target:
-        raise UsageError("every [[tool.keras-conformance.targets]] entry needs target = '...'")
-    if base_dir and ".py:" in target and not os.path.isabs(target):
-        target = os.path.relpath(os.path.join(base_dir, target))
-    try:
-        cls = load_target(target)
-    except TargetError as exc:
-        raise UsageError(str(exc))
-    reference = entry.get("reference")
-    shapes = entry.get("input_shapes")
-    if reference is not None:
-        from conformance import references
-
-        try:
-            ref = references.get(reference)
-        except KeyError as exc:
-            raise UsageError(exc.args[0])
-        if not shapes:
-            shapes = ref.shapes(**(entry.get("reference_kwargs") or entry.get("kwargs") or {}))
-    if not shapes:
-        raise UsageError(f"{target}: give the input shape (--input-shape 3,7), batch first")
-    traits = set(entry.get("traits") or [])
-    unknown = traits - set(DECLARABLE_TRAITS)
-    if unknown:
-        raise UsageError(f"unknown trait(s) {', '.join(sorted(unknown))}; declarable: {', '.join(sorted(DECLARABLE_TRAITS))}")
-    try:
-        spec = CheckSpec(
-            cls=cls,
-            input_shapes=[tuple(shape) for shape in shapes],
-            kwargs=entry.get("kwargs") or {},
-            traits=frozenset(traits),
-            expected_failures=entry.get("expect_fail") or {},
-            strict=bool(entry.get("strict", defaults.get("strict", False))),
-            reference=reference,
-            reference_kwargs=entry.get("reference_kwargs"),
-            tier=entry.get("tier", defaults.get("tier", "fast")),
-            timeout=float(entry.get("timeout", defaults.get("timeout", 180.0))),
-            label=target,
-            import_path=target,
-        )
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{target}: {exc}")
-    from conformance.runner import validate_expected_failures
-
-    try:
-        validate_expected_failures(spec)
-    except ValueError as exc:
-        raise UsageError(str(exc))
-    return spec
-
-
-def _specs_from_args(args):
-    defaults = {"tier": args.tier or "fast", "strict": args.strict,
-                "timeout": args.timeout or 180.0}
-    if args.target is None:
-        section, base_dir = _read_config(args.config)
-        defaults = {
-            "tier": args.tier or section.get("tier", "fast"),
-            "strict": args.strict or section.get("strict", False),
-            "timeout": args.timeout or section.get("timeout", 180.0),
-        }
-        specs = [_spec_from_entry(entry, defaults, base_dir) for entry in section["targets"]]
-        fmt = args.format or section.get("format", "text")
-        output = args.output or section.get("output")
-        return specs, fmt, output
-    entry = {
-        "target": args.target,
-        "kwargs": _json_object(args.kwargs, "--kwargs") if args.kwargs else {},
-        "input_shapes": [_shape(s) for s in args.input_shapes] if args.input_shapes else None,
-        "reference": args.reference,
-        "reference_kwargs": (
-            _json_object(args.reference_kwargs, "--reference-kwargs") if args.reference_kwargs else None
-        ),
-        "expect_fail": _expected_failures(args.expect_fail),
-        "traits": args.trait or [],
-    }
-    if args.reference_kwargs and not args.reference:
-        raise UsageError("--reference-kwargs needs --reference")
-    return [_spec_from_entry(entry, defaults)], args.format or "text", args.output
 
 
 def _check_run_options(args):
@@ -236,7 +115,7 @@ def _run_check_command(args):
     from conformance.runner import run_spec
 
     _check_run_options(args)
-    specs, fmt, output = _specs_from_args(args)
+    specs, fmt, output = specs_from_args(args)
     if output:
         _prepare_output(output)
     report = Report()

@@ -8,7 +8,7 @@ import numpy as np
 
 from keras_compat import keras
 from conformance.outcomes import TargetUnusable, describe_exception
-from conformance.tensors import single_or_list
+from conformance.inputs import CallInputs, TensorInput
 
 #: Traits a user may declare because the checker cannot detect them. Each one turns the
 #: checks it concerns into skips that say so.
@@ -19,21 +19,25 @@ DECLARABLE_TRAITS = {
     "stateful_inference": "inference updates variables by design",
     "no_float64": "does not support a float64 dtype policy by design",
     "no_mixed_precision": "does not support mixed precision by design",
+    "non_finite_outputs": "outputs may hold infinities or NaN by design (e.g. masked logits of -inf)",
 }
 
 @dataclass
 class CheckSpec:
     """A target for the checks.
 
-    ``input_shapes`` holds one shape per input, batch dimension first (several shapes
-    for a multi-input layer or model, which is then called with a list). ``traits`` are
-    declarations from :data:`DECLARABLE_TRAITS`. ``expected_failures`` maps check ids to
-    the reason they are expected to fail. ``import_path`` (``pkg.module:Class`` or
+    What it is called with is ``inputs``: input descriptions (``"query=2,5,8"``,
+    ``"3,6:int32@0..20"``, :class:`~conformance.inputs.TensorInput` objects, or a
+    :class:`~conformance.inputs.CallInputs`), and ``call_kwargs``, constant keyword
+    arguments of every call. ``input_shapes`` is the shorthand for positional float32
+    inputs: one shape per input, batch dimension first (several make a list). ``traits``
+    are declarations from :data:`DECLARABLE_TRAITS`. ``expected_failures`` maps check ids
+    to the reason they are expected to fail. ``import_path`` (``pkg.module:Class`` or
     ``path/to/file.py:Class``) tells a fresh process how to import the class.
     """
 
     cls: type
-    input_shapes: Sequence[Sequence[int]]
+    input_shapes: Sequence[Sequence[int]] = ()
     kwargs: Mapping = field(default_factory=dict)
     traits: frozenset = frozenset()
     expected_failures: Mapping = field(default_factory=dict)
@@ -44,17 +48,23 @@ class CheckSpec:
     timeout: float = 180.0
     label: Optional[str] = None
     import_path: Optional[str] = None
+    inputs: Sequence = ()
+    call_kwargs: Optional[Mapping] = None
 
     def __post_init__(self):
         if not isinstance(self.cls, type) or not issubclass(self.cls, keras.layers.Layer):
             raise TypeError(f"{self.cls!r} is not a keras.layers.Layer subclass")
-        shapes = [tuple(int(d) for d in shape) for shape in self.input_shapes]
-        if not shapes or any(len(s) < 2 or min(s) < 1 for s in shapes):
-            raise ValueError(
-                "input_shapes needs one shape per input, each with a batch dimension and at "
-                f"least one more positive dimension, got {list(self.input_shapes)}"
-            )
-        self.input_shapes = shapes
+        if not isinstance(self.inputs, CallInputs):
+            if isinstance(self.inputs, (str, TensorInput)):
+                self.inputs = [self.inputs]
+            if not self.inputs and not self.input_shapes:
+                raise ValueError("give what the target is called with: inputs=[...] "
+                                 "(e.g. ['3,7'] or ['query=2,5,8', 'value=2,5,8']) or input_shapes")
+            self.inputs = CallInputs.of(self.inputs, self.input_shapes, self.call_kwargs)
+        elif self.call_kwargs is not None:
+            self.inputs = CallInputs.of(self.inputs, call_kwargs=self.call_kwargs)
+        self.call_kwargs = dict(self.inputs.call_kwargs)
+        self.input_shapes = [spec.shape for spec in self.inputs.inputs]
         self.kwargs = dict(self.kwargs)
         self.traits = frozenset(self.traits)
         unknown = self.traits - set(DECLARABLE_TRAITS)
@@ -79,12 +89,8 @@ class CheckSpec:
         return "model" if self.is_model else "layer"
 
     @property
-    def multi_input(self):
-        return len(self.input_shapes) > 1
-
-    @property
     def batch_size(self):
-        return self.input_shapes[0][0]
+        return self.inputs.batch_size
 
     def has_trait(self, trait):
         return trait in self.traits
@@ -99,11 +105,15 @@ class CheckSpec:
             and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
 
+    def call_parameters(self):
+        """The names of ``call``'s parameters, ``self`` left out."""
+        return list(inspect.signature(self.cls.call).parameters)[1:]
+
     def call_accepts(self, argument):
         """Whether ``call`` declares ``argument`` (``training``, ``mask``...)."""
-        return argument in inspect.signature(self.cls.call).parameters
+        return argument in self.call_parameters()
 
-    # -- making instances and inputs ------------------------------------------------------
+    # -- making instances, inputs and calls ----------------------------------------------
 
     def new(self, **overrides):
         """A new, unbuilt instance with the spec's kwargs (``overrides`` win)."""
@@ -114,31 +124,64 @@ class CheckSpec:
     def built(self, **overrides):
         """A new instance, called once in inference on example inputs so it is built."""
         instance = self.new(**overrides)
-        instance(self.inputs(seed=0), training=False)
+        self.call(instance, self.draw(seed=0), training=False)
         return instance
 
-    def inputs(self, batch_size=None, seed=0, dtype="float32", scale=1.0):
-        """Standard-normal example inputs: one array, or a list for several inputs."""
-        rng = np.random.default_rng(seed)
-        arrays = []
-        for shape in self.input_shapes:
-            full = (batch_size or shape[0],) + tuple(shape[1:])
-            arrays.append((rng.standard_normal(full) * scale).astype(dtype))
-        return single_or_list(arrays)
+    def draw(self, batch_size=None, seed=0, float_dtype=None, scale=1.0):
+        """Example inputs ``{key: array}`` (see :meth:`CallInputs.draw`)."""
+        return self.inputs.draw(batch_size=batch_size, seed=seed, float_dtype=float_dtype, scale=scale)
 
-    def symbolic_inputs(self, dtype=None):
-        """``keras.Input`` objects with an unknown batch size, one per input."""
-        inputs = [keras.Input(shape=tuple(s[1:]), dtype=dtype) for s in self.input_shapes]
-        return single_or_list(inputs)
+    def call(self, target, values, **extra):
+        """``target`` (the instance, or a model of it from :meth:`model_of`) called on
+        ``values`` as the spec says, with ``extra`` keywords such as ``training``."""
+        if self._wrapped(target):
+            return target(self.inputs.model_structure(values), **extra)
+        return self.inputs.call(target, values, **extra)
+
+    @property
+    def feeds_model_directly(self):
+        """Whether a model target takes the inputs as its first argument alone (so ``fit``
+        can feed it) rather than through a Functional wrapper."""
+        parameters = self.call_parameters()
+        return self.is_model and self.inputs.first_argument_only(parameters[0] if parameters else None)
 
     def model_of(self, instance):
-        """``instance`` itself if it is a model, else a Functional model calling it."""
-        from conformance.wrapping import ensure_model
+        """``instance`` itself if it is a model ``fit`` can feed, else a Functional model
+        calling it."""
+        if isinstance(instance, keras.Model) and self.feeds_model_directly:
+            return instance
+        return self.inputs.wrap(instance)
 
-        return ensure_model(instance, self.input_shapes)
+    def _wrapped(self, model):
+        """Whether ``model`` is a Functional wrapper of the target (or one loaded from a file)
+        rather than the target itself."""
+        return isinstance(model, keras.Model) and not isinstance(model, self.cls)
+
+    def model_data(self, model, values):
+        """``values`` as ``model`` (from :meth:`model_of`) takes them in ``fit``/``predict``."""
+        if self._wrapped(model):
+            return self.inputs.model_structure(values)
+        return self.inputs.first_argument(values)
 
     def example_shape_text(self):
-        return ", ".join("x".join(str(d) for d in s) for s in self.input_shapes)
+        return self.inputs.describe()
+
+    # -- handing the spec to another process -------------------------------------------
+
+    def to_payload(self):
+        """Everything but the class, which another process imports from ``import_path``
+        (:func:`spec_from_payload` rebuilds the spec there). Values are plain Python,
+        but ``kwargs`` may hold functions: send the payload with pickle."""
+        if self.import_path is None:
+            raise ValueError(f"{self.label} has no import_path for another process to import it by")
+        return {
+            "import_path": self.import_path, "inputs": self.inputs.texts(),
+            "call_kwargs": dict(self.call_kwargs), "kwargs": dict(self.kwargs),
+            "traits": sorted(self.traits), "expected_failures": dict(self.expected_failures),
+            "strict": self.strict, "reference": self.reference,
+            "reference_kwargs": self.reference_kwargs, "tier": self.tier, "timeout": self.timeout,
+            "label": self.label,
+        }
 
     # -- the reference -------------------------------------------------------------------
 
@@ -157,7 +200,7 @@ class CheckSpec:
 
     def built_reference(self):
         reference = self.new_reference()
-        reference(self.inputs(seed=0), training=False)
+        self.call(reference, self.draw(seed=0), training=False)
         return reference
 
 
@@ -170,6 +213,15 @@ def ensure_usable(spec):
             f"{spec.label}({spec.kwargs}) could not be built and called on inputs of shape "
             f"{spec.example_shape_text()}: {describe_exception(exc)}"
         ) from exc
+
+
+def spec_from_payload(payload):
+    """The :class:`CheckSpec` :meth:`CheckSpec.to_payload` described, its class imported anew."""
+    from conformance.loading import load_target
+
+    fields = dict(payload)
+    cls = load_target(fields["import_path"])
+    return CheckSpec(cls=cls, **fields)
 
 
 def spec_for_reference(name, **kwargs):

@@ -8,9 +8,14 @@ Values and arrays
                                             (up to ``max_magnitude``), tiny, negative
     ``batch_sizes(max_size=5)``             batch sizes from 1
     ``input_shapes(shape, free_axes=...)``  one shape: the batch drawn, free axes drawn
-    ``input_arrays(spec, ...)``             inputs for a ``CheckSpec``, a list of shapes or
-                                            one shape: an array, or a list of arrays sharing
-                                            one drawn batch size
+    ``input_arrays(spec, ...)``             positional float inputs for a ``CheckSpec``, a
+                                            list of shapes or one shape: an array, or a list
+                                            of arrays sharing one drawn batch size
+    ``call_inputs(spec, ...)``              every input of a ``CheckSpec`` (or of input
+                                            descriptions such as ``["query=2,5,8",
+                                            "3,6:int32@0..20"]``) drawn from its declared
+                                            domain: ``{key: array}``, ids in range, padding
+                                            masks for bools; ``spec.call(layer, values)``
 Constructor kwargs
     ``layer_kwargs(ranges)``                kwargs from declared ranges: ``(low, high)``
                                             inclusive, a list of choices, a strategy, or a
@@ -59,6 +64,7 @@ __all__ = [
     "FREE_AXES",
     "KWARG_RANGES",
     "batch_sizes",
+    "call_inputs",
     "float32_values",
     "input_arrays",
     "input_shapes",
@@ -163,6 +169,9 @@ def _axis_index(axis, rank):
 
 def _shape_list(spec):
     """The input shapes of a ``CheckSpec``, a list of shapes, or a single shape."""
+    described = getattr(spec, "inputs", None)
+    if described is not None and not all(s.name is None and s.is_float for s in described.inputs):
+        raise ValueError(f"{spec.label} has named, integer or bool inputs: draw them with call_inputs()")
     shapes = getattr(spec, "input_shapes", spec)
     shapes = list(shapes)
     if shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
@@ -216,6 +225,59 @@ def input_arrays(spec, batch_size=None, elements=None, free_axes=None, dtype="fl
     elements = float32_values() if elements is None else elements
     shapes = _shapes(_shape_list(spec), batch_size, free_axes)
     return shapes.flatmap(lambda drawn: _arrays(drawn, elements, dtype))
+
+
+def _described(spec):
+    from conformance.inputs import CallInputs
+
+    described = getattr(spec, "inputs", spec)
+    return described if isinstance(described, CallInputs) else CallInputs.of(inputs=list(described))
+
+
+@st.composite
+def _padding_masks(draw, shape):
+    """Bool masks of ``shape``: along the last axis each row True for a drawn length (at
+    least one), then False; one length per batch element, as ``conformance.inputs`` draws."""
+    lengths = draw(st.lists(st.integers(1, shape[-1]), min_size=shape[0], max_size=shape[0]))
+    rows = np.arange(shape[-1])[None, :] < np.asarray(lengths)[:, None]
+    rows = rows.reshape((shape[0],) + (1,) * (len(shape) - 2) + (shape[-1],))
+    return np.broadcast_to(rows, shape).copy()
+
+
+def _elements_of(spec, floats):
+    if spec.is_int:
+        return st.integers(int(spec.low), int(spec.high) - 1)
+    if spec.low is None and spec.high is None:
+        return floats
+    low = spec.high - 1e4 if spec.low is None else spec.low  # a one-sided domain spans 1e4
+    high = spec.low + 1e4 if spec.high is None else spec.high
+    return st.floats(_float32_at_least(low), _float32_at_most(high), exclude_min=spec.low is not None,
+                     exclude_max=spec.high is not None, width=32, allow_subnormal=False)
+
+
+@st.composite
+def _call_values(draw, described, shapes, floats):
+    values = {}
+    for (key, spec), shape in zip(described, shapes):
+        if spec.is_bool:
+            values[key] = draw(_padding_masks(shape))
+        else:
+            dtype = "float32" if spec.dtype == "bfloat16" else spec.dtype
+            values[key] = draw(hnp.arrays(dtype, shape, elements=_elements_of(spec, floats)))
+    return values
+
+
+def call_inputs(spec, batch_size=None, elements=None, free_axes=None):
+    """Every input of ``spec`` (a ``CheckSpec``, a ``CallInputs`` or a list of input
+    descriptions such as ``["query=2,5,8", "3,6:int32@0..20", "mask=2,5:bool"]``) as
+    ``{key: array}``: one batch size for all (see ``input_shapes``), each free axis drawn once
+    for every input that has it (so a mask keeps its sequence's length), floats from
+    ``elements`` (``float32_values()``) within any declared bounds, ids in ``[low, high)``,
+    bools as padding masks. Call a layer with them through ``spec.call(layer, values)``."""
+    described = _described(spec)
+    floats = float32_values() if elements is None else elements
+    shapes = _shapes([s.shape for s in described.inputs], batch_size, free_axes)
+    return shapes.flatmap(lambda drawn: _call_values(described, drawn, floats))
 
 
 # -- constructor kwargs -------------------------------------------------------------------

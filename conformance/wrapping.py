@@ -1,21 +1,20 @@
-"""Putting a bare layer inside a model, and making data to train and evaluate one."""
+"""Training a target inside a model: losses and targets shaped like its outputs, one fit step."""
+
+import warnings
 
 import numpy as np
 
-from keras_compat import keras
+from conformance.inputs import CallInputs
 from conformance.tensors import as_arrays
-
-
-def wrap_in_model(layer, input_shapes, name=None):
-    """A Functional model whose only job is to call ``layer`` (shapes include the batch)."""
-    inputs = [keras.Input(shape=tuple(shape[1:])) for shape in input_shapes]
-    outputs = layer(inputs[0] if len(inputs) == 1 else inputs)
-    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs, name=name)
+from keras_compat import keras
 
 
 def ensure_model(obj, input_shapes):
-    """``obj`` itself when it is a model, else ``obj`` wrapped in one."""
-    return obj if isinstance(obj, keras.Model) else wrap_in_model(obj, input_shapes)
+    """``obj`` itself when it is a model, else ``obj`` wrapped in a Functional model that
+    calls it on positional float inputs of ``input_shapes`` (batch first)."""
+    if isinstance(obj, keras.Model):
+        return obj
+    return CallInputs.of(input_shapes=input_shapes).wrap(obj)
 
 
 def _loss_name(loss):
@@ -44,3 +43,33 @@ def targets_for(outputs, loss="mse", seed=0):
         else:
             targets.append(rng.standard_normal(out.shape).astype("float32"))
     return targets[0] if len(targets) == 1 else targets
+
+
+def losses_and_targets(outputs, seed=0):
+    """``"mse"`` for every output, and random targets, both in the structure of ``outputs``
+    (one tensor, a list or tuple, or a dict)."""
+    if isinstance(outputs, dict):
+        keys = sorted(outputs)
+        targets = targets_for([outputs[k] for k in keys], "mse", seed)
+        targets = targets if len(keys) > 1 else [targets]
+        return {k: "mse" for k in keys}, dict(zip(keys, targets))
+    if isinstance(outputs, (list, tuple)):
+        targets = targets_for(list(outputs), "mse", seed)
+        targets = targets if len(outputs) > 1 else [targets]
+        return ["mse"] * len(outputs), type(outputs)(targets)
+    return "mse", targets_for(outputs, "mse", seed)
+
+
+def fit_one_step(spec, instance, seed=1, learning_rate=0.1):
+    """Compile the target's model (SGD, mean squared error, no XLA) and fit one batch of
+    random targets; returns the model."""
+    model = spec.model_of(instance)
+    inputs = spec.draw(seed=seed)
+    losses, targets = losses_and_targets(spec.call(model, inputs, training=False), seed=seed + 1)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=losses,
+                  jit_compile=False)
+    with warnings.catch_warnings():  # "the model does not have any trainable weights"
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(spec.model_data(model, inputs), targets, batch_size=spec.batch_size, epochs=1,
+                  shuffle=False, verbose=0)
+    return model

@@ -98,6 +98,15 @@ def weight_name(variable):
     return name[:-2] if name.endswith(":0") else name
 
 
+def keras_json_default(obj):
+    """``json.dumps(config, default=...)``: what Keras's own config encoder writes that plain
+    JSON cannot. Keras 2 built-in layers keep ``tf.TensorShape`` values in their configs
+    (``MultiHeadAttention``'s ``query_shape``), which its encoder writes as lists."""
+    if isinstance(obj, tf.TensorShape):
+        return obj.as_list() if obj.rank is not None else None
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 def version_label():
     """Human-readable version string used in messages and reports."""
     flavour = " via tf_keras" if USES_LEGACY_KERAS else ""
@@ -331,3 +340,37 @@ def variable_path(variable):
     """A variable's name with the layers that own it: Keras 3's ``path``
     (``model/dense/kernel``); Keras 2's ``name`` already holds it (``model/dense/kernel:0``)."""
     return variable.path if KERAS_3 else variable.name
+
+
+# -- masks ---------------------------------------------------------------------------------
+
+def keras_mask(tensor):
+    """The mask Keras attached to ``tensor`` (``_keras_mask``), or None."""
+    if KERAS_3:
+        from keras.src.backend.common.masking import get_keras_mask
+
+        return get_keras_mask(tensor)
+    return getattr(tensor, "_keras_mask", None)
+
+
+def attach_keras_mask(tensor, mask):
+    """Attach ``mask`` to ``tensor`` as a mask-producing layer (``Embedding(mask_zero=True)``,
+    ``Masking``) would, so the next layer receives it implicitly."""
+    if KERAS_3:
+        from keras.src.backend.common.masking import set_keras_mask
+
+        set_keras_mask(tensor, mask)
+    else:
+        tensor._keras_mask = mask
+
+
+#: Keras 3 warns when a layer without mask support receives a masked input ("... does not
+#: support masking and will therefore destroy the mask information"); Keras 2 (2.15 and
+#: tf_keras) drops the mask without a word, in eager calls and in Functional models alike.
+KERAS_REPORTS_DROPPED_MASKS = KERAS_3
+
+
+def reports_dropped_mask(message):
+    """Whether a warning or error message is Keras saying a mask was dropped or refused."""
+    text = str(message)
+    return "does not support masking" in text or "destroy the mask" in text

@@ -55,6 +55,38 @@ def test_input_arrays_take_a_check_spec_and_a_fixed_batch_size(data):
     assert data.draw(cst.input_shapes((2, 5, 7), batch_size=3, free_axes={1: (2, 2)})) == (3, 2, 7)
 
 
+@given(cst.call_inputs(["query=4,5,8", "ids=4,5:int32@3..7", "mask=4,5:bool", "scale=4,1@0.."],
+                       free_axes={1: (1, 6)}))
+def test_call_inputs_follow_each_declared_domain(values):
+    query, ids, mask, scale = values["query"], values["ids"], values["mask"], values["scale"]
+    assert query.shape[:2] == ids.shape == mask.shape  # one batch size, one drawn length
+    assert ids.dtype == np.int32 and ids.min() >= 3 and ids.max() <= 6
+    assert mask.dtype == bool and mask[:, 0].all()
+    assert not np.any(np.diff(mask.astype(int), axis=-1) > 0)  # True, then False
+    assert np.all(scale > 0)
+
+
+@given(st.data())
+def test_call_inputs_drive_a_keyword_called_layer(data):
+    from conformance.spec import CheckSpec
+    from keras_compat import keras
+
+    spec = CheckSpec(keras.layers.MultiHeadAttention, kwargs={"num_heads": 1, "key_dim": 2},
+                     inputs=["query=2,3,4", "value=2,3,4"])
+    values = data.draw(cst.call_inputs(spec, elements=st.floats(-1, 1, width=32)))
+    outputs = spec.call(spec.new(**spec.kwargs), values)
+    assert tuple(outputs.shape) == values["query"].shape
+
+
+def test_input_arrays_refuse_inputs_they_cannot_draw():
+    from conformance.spec import CheckSpec
+    from keras_compat import keras
+
+    with pytest.raises(ValueError, match="call_inputs"):
+        cst.input_arrays(CheckSpec(keras.layers.Embedding, inputs=["3,4:int32"],
+                                   kwargs={"input_dim": 10, "output_dim": 2}))
+
+
 @given(
     cst.layer_kwargs(
         {

@@ -17,17 +17,17 @@ def family_tests(family, broken):
     checks = [c.id for c in all_checks(family=family)]
     options = getattr(broken, "SPEC_OPTIONS", {})
     cases = [
-        pytest.param(check_id, cls, kwargs, shapes, id=f"{check_id}-{cls.__name__}")
+        pytest.param(check_id, cls, kwargs, inputs, id=f"{check_id}-{cls.__name__}")
         for check_id, family_cases in broken.BROKEN.items()
-        for cls, kwargs, shapes in family_cases
+        for cls, kwargs, inputs in family_cases
     ]
 
     def test_every_check_has_a_broken_layer():
         assert set(checks) == set(broken.BROKEN)
 
-    @pytest.mark.parametrize("check_id, cls, kwargs, shapes", cases)
-    def test_check_fails_its_broken_layer(check_id, cls, kwargs, shapes):
-        result = run_check(check_id, CheckSpec(cls, shapes, kwargs, **options.get(cls, {})))
+    @pytest.mark.parametrize("check_id, cls, kwargs, inputs", cases)
+    def test_check_fails_its_broken_layer(check_id, cls, kwargs, inputs):
+        result = run_check(check_id, CheckSpec(cls, inputs=inputs, kwargs=kwargs, **options.get(cls, {})))
         assert result.status == "failed", result.message
         assert check_id in result.message and "Expected" in result.message
         assert "saw" in result.message

@@ -83,7 +83,7 @@ def test_junit_and_markdown_reports_are_written_to_output(capsys, tmp_path):
         (["check", NOTES_SIMPLE_DENSE, "--input-shape", "3,7", "--kwargs", "{units: 4}"], "not valid JSON"),
         (["check", NOTES_SIMPLE_DENSE, "--input-shape", "3,7", "--kwargs", "[4]"], "must be a JSON object"),
         (["check", NOTES_SIMPLE_DENSE, "--input-shape", "3,seven"], "--input-shape takes"),
-        (["check", NOTES_SIMPLE_DENSE], "give the input shape"),
+        (["check", NOTES_SIMPLE_DENSE], "say what it is called with"),
         (["check", NOTES_SIMPLE_DENSE, "--input-shape", "3,7", "--reference", "nope"], "unknown reference 'nope'"),
         (["check", NOTES_SIMPLE_DENSE, "--input-shape", "3,7", "--expect-fail", "check_nope=x"], "unknown checks: check_nope"),
         (["check", NOTES_SIMPLE_DENSE, "--input-shape", "3,7", "--expect-fail", "no_reason"], "CHECK_ID=REASON"),

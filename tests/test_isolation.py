@@ -79,7 +79,7 @@ def test_a_hanging_check_fails_with_the_time_limit_and_the_run_goes_on():
     assert following.status == "passed"
 
 
-@pytest.mark.parametrize("bad", [{"input_shapes": []}, {"input_shapes": [(3,)]}, {"traits": {"nope"}}])
+@pytest.mark.parametrize("bad", [{"input_shapes": []}, {"input_shapes": [(3, 0)]}, {"traits": {"nope"}}])
 def test_bad_specs_are_refused_with_a_clear_message(bad):
     arguments = {"cls": keras.layers.Dense, "input_shapes": [(3, 4)], "kwargs": {"units": 2}}
     arguments.update(bad)

@@ -3,7 +3,11 @@
 import numpy as np
 import tensorflow as tf
 
-from conformance.tensors import as_arrays
+from conformance.outcomes import ContractViolation
+from conformance.tensors import as_arrays, flatten, non_finite, undefined_outputs
+
+#: ``training=OMITTED`` calls the target without a ``training`` argument at all.
+OMITTED = object()
 
 
 def values(variables):
@@ -21,9 +25,32 @@ def variable_names(variables, indices=None):
     return [variables[i].name for i in indices]
 
 
-def forward(layer, inputs, training=False):
-    """The layer's output(s) as NumPy arrays."""
-    return as_arrays(layer(inputs, training=training))
+def call(spec, target, values, training=OMITTED):
+    """``target`` called on ``values`` as ``spec`` says, in the mode given (or none)."""
+    if training is OMITTED:
+        return spec.call(target, values)
+    return spec.call(target, values, training=training)
+
+
+def defined_arrays(spec, outputs):
+    """``outputs`` as NumPy arrays; a :class:`ContractViolation` when they are not tensors,
+    or (unless the target declares ``non_finite_outputs``) not finite."""
+    problem = undefined_outputs(outputs)
+    if problem:
+        raise ContractViolation("call() to return a tensor or a structure (list, tuple, dict) of tensors",
+                                problem, hint="every path through call() must return its output")
+    arrays = as_arrays(outputs)
+    if not spec.has_trait("non_finite_outputs"):
+        bad = non_finite(arrays)
+        if bad:
+            raise ContractViolation("finite outputs from finite inputs", bad,
+                                    hint="check_outputs_finite names the inputs that produce them")
+    return arrays
+
+
+def forward(spec, target, values, training=False):
+    """The target's outputs on ``values`` as NumPy arrays, checked to be defined and finite."""
+    return defined_arrays(spec, call(spec, target, values, training))
 
 
 def shapes_of(arrays):
@@ -31,17 +58,19 @@ def shapes_of(arrays):
 
 
 def projection_loss(outputs, seed=0):
-    """A generic scalar loss: each output dotted with fixed random weights.
+    """A generic scalar loss: each floating-point output dotted with fixed random weights.
 
     Unlike a sum of squares it is not symmetric, so no weight has a zero gradient merely
-    because positive and negative contributions cancel.
+    because positive and negative contributions cancel. Integer and bool outputs carry no
+    gradient and are left out.
     """
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     rng = np.random.default_rng(seed)
-    total = 0.0
-    for out in outputs:
-        weights = tf.constant(rng.standard_normal(tuple(out.shape)), dtype=out.dtype)
-        total += tf.reduce_sum(tf.cast(out * weights, tf.float64))
+    total = tf.constant(0.0, tf.float64)
+    for out in flatten(outputs):
+        out = tf.convert_to_tensor(out)
+        weights = rng.standard_normal(tuple(out.shape))
+        if out.dtype.is_floating:
+            total += tf.reduce_sum(tf.cast(out, tf.float64) * weights)
     return total
 
 

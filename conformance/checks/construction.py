@@ -23,7 +23,9 @@ def check_no_weights_after_init(spec):
 @contract("construction")
 def check_accepts_base_kwargs(spec):
     """``__init__`` accepts the base-layer keyword arguments name, dtype and trainable, and honours them."""
-    probe = {"name": _PROBE_NAME, "dtype": "float32", "trainable": False}
+    # The dtype the layer takes by default (an integer one for Hashing), given back explicitly.
+    default_dtype = compat.dtype_name(getattr(spec.new(), "dtype", None) or "float32")
+    probe = {"name": _PROBE_NAME, "dtype": default_dtype, "trainable": False}
     accepted = compat.base_init_arguments(spec.cls)  # only what Keras's own base class takes
     probe = {key: value for key, value in probe.items() if key in accepted}
     try:
@@ -31,7 +33,7 @@ def check_accepts_base_kwargs(spec):
     except TypeError as exc:
         expect(False, f"{', '.join(k + '=' for k in probe)} to be accepted and passed to the base class",
                f"TypeError: {exc}", hint="add **kwargs to __init__ and pass them to super().__init__")
-    layer(spec.inputs(), training=False)
+    spec.call(layer, spec.draw(), training=False)
     expect(layer.name == _PROBE_NAME, f"name {_PROBE_NAME!r}", repr(layer.name))
     expect(layer.trainable is False, "trainable False", repr(layer.trainable))
     expect(not layer.trainable_weights, "no trainable weights when trainable=False",
@@ -63,8 +65,8 @@ def check_build_runs_once(spec):
         allowed, wanted = {1}, "build() to run exactly once"
     calls = _count_builds(layer)
     for batch_size in (spec.batch_size, 1, spec.batch_size + 3, spec.batch_size):
-        layer(spec.inputs(batch_size=batch_size), training=False)
-    layer(spec.inputs(), training=True)
+        spec.call(layer, spec.draw(batch_size=batch_size), training=False)
+    spec.call(layer, spec.draw(), training=True)
     expect(len(calls) in allowed, f"{wanted} over five calls", f"it ran {len(calls)} times")
 
 
@@ -74,7 +76,7 @@ def check_no_new_state_after_first_call(spec):
     layer = spec.built()
     before = [id(v) for v in layer.variables]
     for batch_size, training in ((spec.batch_size, False), (spec.batch_size + 1, True), (1, False)):
-        layer(spec.inputs(batch_size=batch_size, seed=batch_size), training=training)
+        spec.call(layer, spec.draw(batch_size=batch_size, seed=batch_size), training=training)
     added = [v.name for v in layer.variables if id(v) not in set(before)]
     expect(not added and len(layer.variables) == len(before),
            f"the {len(before)} variables created by the first call and no others",

@@ -8,7 +8,8 @@ import tensorflow as tf
 import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, describe_exception, expect
-from conformance.tensors import as_arrays, max_abs_diff
+from conformance.checks._common import forward
+from conformance.tensors import as_arrays, mismatch
 
 #: Largest difference tolerated, relative to max(1, largest output magnitude).
 _GRAPH_TOLERANCE = 1e-5
@@ -16,26 +17,15 @@ _XLA_TOLERANCE = 1e-4  # XLA fuses and reorders float32 arithmetic
 
 
 def _tensors(spec, seed):
-    inputs = spec.inputs(seed=seed)
-    if isinstance(inputs, list):
-        return [tf.constant(x) for x in inputs]
-    return tf.constant(inputs)
+    return spec.inputs.as_tensors(spec.draw(seed=seed))
 
 
-def _scale(arrays):
-    return max([1.0] + [float(abs(a).max()) for a in arrays if a.size])
-
-
-def _agree(a, b, tolerance):
-    return max_abs_diff(a, b) <= tolerance * _scale(a)
-
-
-def _function_of(layer, training, **function_kwargs):
+def _function_of(spec, layer, training, **function_kwargs):
     """``tf.function`` calling ``layer`` in one mode (a def: AutoGraph cannot parse lambdas
     that share a line)."""
 
     def call_layer(inputs):
-        return layer(inputs, training=training)
+        return spec.call(layer, inputs, training=training)
 
     return tf.function(call_layer, **function_kwargs)
 
@@ -71,25 +61,21 @@ def _compare_compiled(spec, what, tolerance, hint, **function_kwargs):
     layer = spec.built()
     inputs = _tensors(spec, seed=1)
     modes = [False]
-    first = as_arrays(layer(inputs, training=True))
-    deterministic = _agree(first, as_arrays(layer(inputs, training=True)), 0.0)
-    if deterministic and not _agree(first, as_arrays(layer(inputs, training=False)), 0.0):
+    first = forward(spec, layer, inputs, training=True)
+    deterministic = not mismatch(first, forward(spec, layer, inputs, training=True), 0.0)
+    if deterministic and mismatch(first, forward(spec, layer, inputs, training=False), 0.0):
         modes.append(True)  # a training mode of its own, and repeatable: compare it too
     for training in modes:
         label = "training" if training else "inference"
-        compiled = _function_of(layer, training, **function_kwargs)
-        eager = as_arrays(layer(inputs, training=training))
+        compiled = _function_of(spec, layer, training, **function_kwargs)
+        eager = forward(spec, layer, inputs, training=training)
         try:
             traced = as_arrays(compiled(inputs))
         except Exception as exc:  # noqa: BLE001 - the user's call failed to trace or compile
             expect(False, f"the {label} call to run {what}", _error_summary(exc), hint=hint)
-        shapes_match = [a.shape for a in eager] == [a.shape for a in traced]
-        expect(shapes_match and _agree(eager, traced, tolerance),
-               f"{what} to give the eager {label} outputs (within {tolerance:g} x scale)",
-               lambda: (f"output shapes {[a.shape for a in traced]} against eager "
-                        f"{[a.shape for a in eager]}") if not shapes_match else
-               f"a largest difference of {max_abs_diff(eager, traced):.3g} "
-               f"(scale {_scale(eager):.3g})",
+        difference = mismatch(eager, traced, tolerance)
+        expect(not difference, f"{what} to give the eager {label} outputs (within {tolerance:g} x scale)",
+               difference,
                hint="Python-side state or Python values computed from tensors are frozen "
                     "when the call is traced")
 
@@ -119,16 +105,16 @@ def check_xla_matches_eager(spec):
 def check_no_retracing(spec):
     """After the first call, calls on inputs of the same shape trace no new ``tf.function`` graph."""
     layer = spec.built()
-    wrapped = _function_of(layer, training=False)
+    wrapped = _function_of(spec, layer, training=False)
     warm = _tensors(spec, seed=1)
-    layer(warm, training=True)
-    layer(warm, training=False)
+    spec.call(layer, warm, training=True)
+    spec.call(layer, warm, training=False)
     wrapped(warm)
     with compat.count_traces() as traces:
         for seed in (2, 3, 4):
             inputs = _tensors(spec, seed=seed)
-            layer(inputs, training=False)
-            layer(inputs, training=True)
+            spec.call(layer, inputs, training=False)
+            spec.call(layer, inputs, training=True)
             wrapped(inputs)
     expect(not traces, "no tracing over three more eager calls in each mode and three calls "
            "of a tf.function wrapping the layer", lambda: f"{len(traces)} traces: "

@@ -5,27 +5,13 @@ import re
 import numpy as np
 
 from conformance.catalogue import contract
-from conformance.checks._common import run_step
+from conformance.checks._common import defined_arrays, run_step
 from conformance.outcomes import expect
-from conformance.tensors import as_arrays, max_abs_diff
-from conformance.wrapping import targets_for
+from conformance.tensors import as_arrays, mismatch
+from conformance.wrapping import losses_and_targets
 
 #: Relative tolerance between ``predict`` (compiled, batched) and a direct call.
 _PREDICT = 1e-4
-
-
-def _losses_and_targets(outputs):
-    """"mse" for every output, and random targets, both in the structure of ``outputs``."""
-    if isinstance(outputs, dict):
-        keys = sorted(outputs)
-        targets = targets_for([outputs[k] for k in keys], "mse")
-        targets = targets if len(keys) > 1 else [targets]
-        return {k: "mse" for k in keys}, dict(zip(keys, targets))
-    if isinstance(outputs, (list, tuple)):
-        targets = targets_for(list(outputs), "mse")
-        targets = targets if len(outputs) > 1 else [targets]
-        return ["mse"] * len(outputs), type(outputs)(targets)
-    return "mse", targets_for(outputs, "mse")
 
 
 def _describe_history(entries):
@@ -43,13 +29,14 @@ def _numbers(result):
 @contract("model", kinds=("model",))
 def check_model_compile_fit_evaluate_predict(spec):
     """``compile``, ``fit``, ``evaluate`` and ``predict`` work with the model's inputs and outputs: finite losses, and predictions shaped like (and equal to) a direct call."""
-    model = spec.built()
+    model = spec.model_of(spec.built())
     batch_size = spec.batch_size
     rows = 2 * batch_size + 1  # two full batches and a final batch of one sample
-    x = spec.inputs(batch_size=rows, seed=1)
-    outputs = model(x, training=False)
-    direct = as_arrays(outputs)
-    losses, y = _losses_and_targets(outputs)
+    values = spec.draw(batch_size=rows, seed=1)
+    x = spec.model_data(model, values)
+    outputs = spec.call(model, values, training=False)
+    direct = defined_arrays(spec, outputs)
+    losses, y = losses_and_targets(outputs)
     run_step("compile(optimizer='adam', loss='mse' for every output) to work",
              lambda: model.compile(optimizer="adam", loss=losses, jit_compile=False))
     history = run_step(f"fit() to train one epoch on {rows} samples in batches of {batch_size}",
@@ -65,17 +52,15 @@ def check_model_compile_fit_evaluate_predict(spec):
            lambda: f"{evaluated.tolist()}")
     predicted = as_arrays(run_step("predict() to work",
                                    lambda: model.predict(x, batch_size=batch_size, verbose=0)))
-    after_fit = as_arrays(model(x, training=False))
+    after_fit = defined_arrays(spec, spec.call(model, values, training=False))
     expect([p.shape for p in predicted] == [d.shape for d in direct],
            f"predictions shaped like a direct call: {[d.shape for d in direct]}",
            lambda: f"{[p.shape for p in predicted]}")
     expect(all(np.all(np.isfinite(p)) for p in predicted), "finite predictions", "non-finite values")
     if spec.has_trait("stochastic_inference") or spec.has_trait("batch_dependent"):
         return
-    scale = max([1.0] + [float(np.max(np.abs(a))) for a in after_fit if a.size])
-    diff = max_abs_diff(after_fit, predicted)
-    expect(diff <= _PREDICT * scale, "predict() to give a direct inference call's outputs",
-           f"outputs differing by up to {diff:.3g}")
+    difference = mismatch(after_fit, predicted, _PREDICT)
+    expect(not difference, "predict() to give a direct inference call's outputs", difference)
 
 
 _COUNT = r"\s*([\d,]+)"

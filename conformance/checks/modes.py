@@ -6,12 +6,13 @@ import numpy as np
 
 import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.checks._common import changed, forward, values, variable_names
+from conformance.checks._common import OMITTED, changed, forward, values, variable_names
 from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
+from conformance.inputs import CallInputs
 from conformance.spec import DECLARABLE_TRAITS
-from conformance.tensors import as_arrays, max_abs_diff
-from conformance.wrapping import targets_for
+from conformance.tensors import mismatch
+from conformance.wrapping import fit_one_step
 
 #: Relative tolerance for "the same output" when the same numbers are computed again.
 _SAME = 1e-6
@@ -24,46 +25,30 @@ def _declared(spec, trait):
         raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
 
 
-def _differ(a, b, tolerance):
-    """The largest difference between two lists of outputs if it exceeds ``tolerance`` relative
-    to their magnitude, else 0."""
-    scale = max([1.0] + [float(np.max(np.abs(x.astype("float64")))) for x in as_arrays(a) if x.size])
-    diff = max_abs_diff(a, b)
-    return diff if diff > tolerance * scale else 0.0
-
-
 class _State:
     """The layer's weights, put back before each call so calls compare like with like."""
 
-    def __init__(self, layer):
+    def __init__(self, spec, layer):
+        self.spec = spec
         self.layer = layer
         self.saved = values(layer.weights)
 
-    def run(self, inputs, training="default"):
+    def run(self, inputs, training=OMITTED):
         for variable, value in zip(self.layer.weights, self.saved):
             variable.assign(value)
-        if training == "default":
-            return as_arrays(self.layer(inputs))
-        return forward(self.layer, inputs, training=training)
-
-
-def _rows(inputs, index):
-    if isinstance(inputs, list):
-        return [x[index] for x in inputs]
-    return inputs[index]
+        return forward(self.spec, self.layer, inputs, training=training)
 
 
 @contract("modes")
 def check_inference_deterministic(spec):
     """Two inference calls (``training=False``) on the same input, from the same weights, give identical outputs."""
     _declared(spec, "stochastic_inference")
-    state = _State(spec.built())
-    x = spec.inputs(seed=1)
+    state = _State(spec, spec.built())
+    x = spec.draw(seed=1)
     first = state.run(x, training=False)
     second = state.run(x, training=False)
-    diff = _differ(first, second, _SAME)
-    expect(not diff, "identical outputs from two inference calls on the same input",
-           f"outputs differing by up to {diff:.3g}",
+    diff = mismatch(first, second, _SAME)
+    expect(not diff, "identical outputs from two inference calls on the same input", diff,
            hint="randomness (noise, dropout) belongs under `if training:`; "
                 "or declare stochastic_inference")
 
@@ -72,13 +57,12 @@ def check_inference_deterministic(spec):
 def check_default_call_is_inference(spec):
     """A call without a ``training`` argument runs in inference: it gives the same output as ``training=False``."""
     _declared(spec, "stochastic_inference")
-    state = _State(spec.built())
-    x = spec.inputs(seed=2)
+    state = _State(spec, spec.built())
+    x = spec.draw(seed=2)
     inference = state.run(x, training=False)
     plain = state.run(x)
-    diff = _differ(inference, plain, _SAME)
-    expect(not diff, "layer(x) to equal layer(x, training=False)",
-           f"outputs differing by up to {diff:.3g}",
+    diff = mismatch(inference, plain, _SAME)
+    expect(not diff, "layer(x) to equal layer(x, training=False)", diff,
            hint="default training to None (or False) in call(); fit() passes training=True itself")
 
 
@@ -87,26 +71,25 @@ def check_batch_independent_inference(spec):
     """In inference, each sample's output does not depend on the other samples in its batch."""
     _declared(spec, "batch_dependent")
     _declared(spec, "stochastic_inference")
-    state = _State(spec.built())
+    state = _State(spec, spec.built())
     size = max(spec.batch_size, 3)
-    x = spec.inputs(batch_size=size, seed=3)
+    x = spec.draw(batch_size=size, seed=3)
     full = state.run(x, training=False)
     if any(out.ndim == 0 or out.shape[0] != size for out in full):
         raise NotApplicable("an output has no batch dimension to compare sample by sample")
     order = np.random.default_rng(0).permutation(size)
     if np.array_equal(order, np.arange(size)):
         order = order[::-1]
-    shuffled = state.run(_rows(x, order), training=False)
-    diff = _differ([out[order] for out in full], shuffled, _BATCH)
-    expect(not diff, "the same per-sample outputs when the batch is shuffled",
-           f"outputs differing by up to {diff:.3g}",
+    shuffled = state.run(CallInputs.take(x, order), training=False)
+    diff = mismatch([out[order] for out in full], shuffled, _BATCH)
+    expect(not diff, "the same per-sample outputs when the batch (every input, masks included) "
+           "is shuffled", diff,
            hint="in inference use stored statistics, not statistics of the batch; "
                 "or declare batch_dependent")
     for i in range(size):
-        alone = state.run(_rows(x, slice(i, i + 1)), training=False)
-        diff = _differ([out[i:i + 1] for out in full], alone, _BATCH)
-        expect(not diff, f"sample {i}'s output alone to equal its output in a batch of {size}",
-               f"outputs differing by up to {diff:.3g}",
+        alone = state.run(CallInputs.take(x, slice(i, i + 1)), training=False)
+        diff = mismatch([out[i:i + 1] for out in full], alone, _BATCH)
+        expect(not diff, f"sample {i}'s output alone to equal its output in a batch of {size}", diff,
                hint="in inference use stored statistics, not statistics of the batch; "
                     "or declare batch_dependent")
 
@@ -119,13 +102,9 @@ def check_inference_mutates_no_variable(spec):
     # Random-number seed state advances by design in a declared stochastic layer (Keras 3).
     watched = layer.weights if spec.has_trait("stochastic_inference") else layer.variables
     before = values(watched)
-    for label, training in (("layer(x, training=False)", False), ("layer(x)", "default")):
+    for label, training in (("layer(x, training=False)", False), ("layer(x)", OMITTED)):
         for seed in (4, 5):
-            x = spec.inputs(seed=seed)
-            if training == "default":
-                layer(x)
-            else:
-                layer(x, training=training)
+            forward(spec, layer, spec.draw(seed=seed), training=training)
         moved = changed(before, values(watched))
         expect(not moved, f"no variable to change during {label}",
                lambda: f"changed: {', '.join(variable_names(watched, moved))}",
@@ -144,14 +123,14 @@ def check_training_argument_exposed(spec):
     ``training`` into it (Keras 2 does).
     """
     _declared(spec, "stochastic_inference")
-    state = _State(spec.built())
-    x = spec.inputs(seed=6)
+    state = _State(spec, spec.built())
+    x = spec.draw(seed=6)
     inference = state.run(x, training=False)
-    if _differ(inference, state.run(x, training=False), _SAME):
+    if mismatch(inference, state.run(x, training=False), _SAME):
         raise NotApplicable("inference output is not reproducible, so no dependence on training "
                             "can be told apart (see check_inference_deterministic)")
     # A random training-mode output (dropout) can match by chance: try a few times.
-    depends = any(_differ(inference, state.run(x, training=True), _SAME) for _ in range(3))
+    depends = any(mismatch(inference, state.run(x, training=True), _SAME) for _ in range(3))
     if not depends:
         raise NotApplicable("output does not depend on training")
     signature = inspect.signature(spec.cls.call)
@@ -183,23 +162,13 @@ def _stale(batch_norms, before):
     return [bn.name for bn, old, new in zip(batch_norms, before, after) if not changed(old, new)]
 
 
-def _one_fit_step(spec, instance):
-    model = spec.model_of(instance)
-    x = spec.inputs(seed=8)
-    outputs = forward(model, x)
-    loss = "mse" if len(outputs) == 1 else ["mse"] * len(outputs)
-    model.compile(optimizer="sgd", loss=loss, jit_compile=False)
-    model.fit(x, targets_for(outputs, loss), batch_size=spec.batch_size, epochs=1,
-              shuffle=False, verbose=0)
-
-
 @contract("modes")
 def check_training_updates_nested_state(spec):
     """A training step updates the moving statistics of every BatchNormalization inside the layer."""
     layer = spec.built()
     batch_norms = _batch_norms(layer)
     before = _moving_statistics(batch_norms)
-    layer(spec.inputs(seed=7), training=True)
+    forward(spec, layer, spec.draw(seed=7), training=True)
     stale = _stale(batch_norms, before)
     expect(not stale,
            "layer(x, training=True) to update the moving mean and variance of every "
@@ -210,7 +179,7 @@ def check_training_updates_nested_state(spec):
     instance = spec.built()
     batch_norms = _batch_norms(instance)
     before = _moving_statistics(batch_norms)
-    _one_fit_step(spec, instance)
+    fit_one_step(spec, instance, seed=8)
     stale = _stale(batch_norms, before)
     expect(not stale,
            "one fit() step to update the moving mean and variance of every "

@@ -10,7 +10,7 @@ from conformance.checks._common import forward, projection_loss
 from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
 from conformance.spec import DECLARABLE_TRAITS
-from conformance.tensors import as_arrays, max_abs_diff, single_or_list
+from conformance.tensors import as_arrays, mismatch
 
 #: Relative tolerance for outputs and gradients computed from the same weights: the target
 #: may order its arithmetic differently from the reference.
@@ -58,23 +58,6 @@ def _with_reference_weights(spec, randomize=True):
     return target, reference
 
 
-def _relative_diff(expected, seen):
-    """The largest difference relative to the expected magnitude (inf if shapes differ)."""
-    expected, seen = as_arrays(expected), as_arrays(seen)
-    if len(expected) != len(seen) or any(a.shape != b.shape for a, b in zip(expected, seen)):
-        return math.inf
-    scale = max([1e-6] + [float(np.max(np.abs(a))) for a in expected if a.size])
-    return max_abs_diff(expected, seen) / scale
-
-
-def _describe_difference(expected, seen):
-    expected, seen = as_arrays(expected), as_arrays(seen)
-    if len(expected) != len(seen) or any(a.shape != b.shape for a, b in zip(expected, seen)):
-        return f"outputs of shapes {[a.shape for a in seen]} instead of {[a.shape for a in expected]}"
-    return (f"outputs differing by up to {max_abs_diff(expected, seen):.3g} "
-            f"({_relative_diff(expected, seen):.2g} of their magnitude)")
-
-
 @contract("reference", needs_reference=True)
 def check_reference_weight_structure(spec):
     """The target has as many weights as the reference, in the same order, with the same shapes."""
@@ -86,29 +69,28 @@ def check_reference_outputs(spec):
     """With the reference's weights, the target's outputs match the reference's, in inference and (when the reference is deterministic) in training."""
     _declared(spec, "stochastic_inference")
     target, reference = _with_reference_weights(spec)
-    x = spec.inputs(seed=1)
+    x = spec.draw(seed=1)
     modes = [False]
     if "stochastic_in_training" not in spec.reference_entry().traits:
         modes.append(True)
     for training in modes:
-        expected, seen = forward(reference, x, training=training), forward(target, x, training=training)
+        expected = forward(spec, reference, x, training=training)
+        seen = forward(spec, target, x, training=training)
         mode = "training" if training else "inference"
-        expect(_relative_diff(expected, seen) <= _CLOSE, f"the reference's {mode} outputs",
-               lambda: _describe_difference(expected, seen))
+        difference = mismatch(expected, seen, _CLOSE, floor=1e-6)
+        expect(not difference, f"the reference's {mode} outputs", difference)
 
 
-def _gradients(layer, inputs):
-    """Gradients of the projection loss w.r.t. the trainable weights, then the inputs."""
-    tensors = [tf.constant(a) for a in (inputs if isinstance(inputs, list) else [inputs])]
+def _gradients(spec, layer, inputs):
+    """Gradients of the projection loss w.r.t. the trainable weights, then the float inputs."""
+    tensors = spec.inputs.as_tensors(inputs)
+    watched = [tensors[key] for key in spec.inputs.float_keys]
     weights = list(layer.trainable_weights)
     with tf.GradientTape() as tape:
-        tape.watch(tensors)
-        outputs = layer(single_or_list(tensors), training=False)
-        if isinstance(outputs, dict):
-            outputs = [outputs[key] for key in sorted(outputs)]
-        loss = projection_loss(outputs, seed=0)
-    grads = tape.gradient(loss, weights + tensors)
-    sources = weights + tensors
+        tape.watch(watched)
+        loss = projection_loss(spec.call(layer, tensors, training=False), seed=0)
+    grads = tape.gradient(loss, weights + watched)
+    sources = weights + watched
     return [
         np.zeros(tuple(source.shape)) if grad is None else np.asarray(tf.convert_to_tensor(grad), dtype="float64")
         for grad, source in zip(grads, sources)
@@ -120,12 +102,13 @@ def check_reference_gradients(spec):
     """With the reference's weights, the gradients of a loss w.r.t. the target's trainable weights and inputs match the reference's."""
     _declared(spec, "stochastic_inference")
     target, reference = _with_reference_weights(spec)
-    x = spec.inputs(seed=1)
-    expected, seen = _gradients(reference, x), _gradients(target, x)
+    x = spec.draw(seed=1)
+    expected, seen = _gradients(spec, reference, x), _gradients(spec, target, x)
     trainable = [w.name.split("/")[-1].split(":")[0] for w in reference.trainable_weights]
-    labels = [f"weight {n!r}" for n in trainable] + [f"input {i}" for i in range(len(spec.input_shapes))]
+    floats = spec.inputs.float_keys
+    labels = [f"weight {n!r}" for n in trainable] + [f"input {key}" for key in floats]
     expect(len(expected) == len(seen), f"{len(trainable)} trainable weights, like the reference",
-           f"{len(seen) - len(spec.input_shapes)} trainable weights")
+           f"{len(seen) - len(floats)} trainable weights")
     overall = max([1e-12] + [float(np.max(np.abs(g))) for g in expected if g.size])
     for label, want, got in zip(labels, expected, seen):
         if not want.size:
@@ -201,9 +184,9 @@ def check_reference_stochastic_statistics(spec):
     target, reference = _with_reference_weights(spec, randomize=False)
     per_sample = math.prod(spec.input_shapes[0][1:])
     batch = min(4096, max(256, math.ceil(20000 / per_sample)))
-    ones = single_or_list([np.ones((batch,) + tuple(s[1:]), dtype="float32") for s in spec.input_shapes])
-    want = _row_statistics(forward(reference, ones, training=True))
-    got = _row_statistics(forward(target, ones, training=True))
+    ones = spec.inputs.filled(batch, 1.0)
+    want = _row_statistics(forward(spec, reference, ones, training=True))
+    got = _row_statistics(forward(spec, target, ones, training=True))
     fraction_tolerance = _SIGMAS * math.hypot(want[1], got[1]) + 1e-3
     expect(abs(want[0] - got[0]) <= fraction_tolerance,
            f"a fraction {want[0]:.3f} of units kept (non-zero), like the reference",

@@ -20,7 +20,8 @@ from keras_compat import keras
 from conformance.isolation import scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, describe_exception, expect
 from conformance.spec import DECLARABLE_TRAITS
-from conformance.tensors import as_arrays, max_abs_diff
+from conformance.inputs import load_structure, save_structure
+from conformance.tensors import as_arrays, mismatch
 
 #: Relative tolerance for "the same outputs" from the same weights and the same graph.
 _SAME = 1e-5
@@ -40,24 +41,6 @@ def _declared(spec, trait):
         raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
 
 
-def _differ(expected, seen):
-    """The largest difference between two lists of outputs if it is not negligible, else 0."""
-    expected, seen = as_arrays(expected), as_arrays(seen)
-    if len(expected) != len(seen) or any(a.shape != b.shape for a, b in zip(expected, seen)):
-        return float("inf")
-    scale = max([1.0] + [float(np.max(np.abs(a))) for a in expected if a.size])
-    diff = max_abs_diff(expected, seen)
-    return diff if diff > _SAME * scale else 0.0
-
-
-def _describe_outputs(expected, seen):
-    expected, seen = as_arrays(expected), as_arrays(seen)
-    if len(expected) != len(seen) or any(a.shape != b.shape for a, b in zip(expected, seen)):
-        return (f"outputs of shapes {[a.shape for a in seen]} instead of "
-                f"{[a.shape for a in expected]}")
-    return f"outputs differing by up to {max_abs_diff(expected, seen):.3g}"
-
-
 def _weights_differ(expected, seen):
     """A phrase describing how two lists of weight values differ, or None if they are equal."""
     if len(expected) != len(seen):
@@ -65,8 +48,8 @@ def _weights_differ(expected, seen):
     for index, (a, b) in enumerate(zip(expected, seen)):
         if a.shape != b.shape:
             return f"weight {index} of shape {b.shape} instead of {a.shape}"
-        if not np.array_equal(a, b):
-            return f"weight {index} differing by up to {float(np.max(np.abs(a - b))):.3g}"
+        if not np.array_equal(a, b, equal_nan=np.issubdtype(a.dtype, np.inexact)):
+            return f"weight {index} differing by up to {float(np.nanmax(np.abs(a - b))):.3g}"
     return None
 
 
@@ -190,7 +173,7 @@ def check_get_config_json(spec):
     config = run_step("get_config() to return the layer's config", spec.built().get_config)
     expect(isinstance(config, dict), "a dict from get_config()", lambda: type(config).__name__)
     try:
-        json.dumps(config)
+        json.dumps(config, default=compat.keras_json_default)
     except (TypeError, ValueError) as exc:
         bad = [key for key, value in config.items() if not _json_ok(value)]
         raise ContractViolation(
@@ -202,7 +185,7 @@ def check_get_config_json(spec):
 
 def _json_ok(value):
     try:
-        json.dumps(value)
+        json.dumps(value, default=compat.keras_json_default)
     except (TypeError, ValueError):
         return False
     return True
@@ -235,16 +218,16 @@ def check_from_config_same_outputs(spec):
     """A layer rebuilt with ``from_config(get_config())``, given the same weights, computes the same outputs."""
     _declared(spec, "stochastic_inference")
     original = spec.built()
-    x = spec.inputs(seed=1)
+    x = spec.draw(seed=1)
     rebuilt = _rebuild(spec, run_step("get_config() to return the layer's config", original.get_config))
     run_step("the rebuilt layer to run on the example inputs",
-             lambda: rebuilt(spec.inputs(seed=0), training=False))
+             lambda: spec.call(rebuilt, spec.draw(seed=0), training=False))
     weights = original.get_weights()
     run_step(f"the rebuilt layer to take the original's {len(weights)} weights", rebuilt.set_weights, weights)
-    expected = forward(original, x)
-    seen = forward(rebuilt, x)
-    expect(not _differ(expected, seen), "the outputs of the original layer",
-           lambda: _describe_outputs(expected, seen),
+    expected = forward(spec, original, x)
+    seen = forward(spec, rebuilt, x)
+    difference = mismatch(expected, seen, _SAME)
+    expect(not difference, "the outputs of the original layer", difference,
            hint="get_config() must describe everything __init__ uses, in the form __init__ takes")
 
 
@@ -256,36 +239,35 @@ def _saved_model_file(spec):
     path = os.path.join(scratch_dir(), "model" + compat.MODEL_SUFFIX)
     run_step("model.save() to write a .keras file", compat.save_model, model, path)
     weights = model.get_weights()
-    x = spec.inputs(seed=1)
-    return weights, x, forward(model, x), path
+    x = spec.draw(seed=1)
+    return weights, model, x, forward(spec, model, x), path
 
 
 @contract("serialization")
 def check_keras_save_load(spec):
     """A model holding the target, saved as ``.keras`` and loaded in safe mode, has the same weights and outputs."""
     _declared(spec, "stochastic_inference")
-    weights, x, expected, path = _saved_model_file(spec)
+    weights, model, x, expected, path = _saved_model_file(spec)
     loaded = run_step("load_model() to rebuild the model in safe mode", compat.load_model, path)
     problem = _weights_differ(weights, loaded.get_weights())
     expect(problem is None, "the saved weights after loading", problem)
-    seen = run_step("the loaded model to run", forward, loaded, x)
-    expect(not _differ(expected, seen), "the saved model's outputs after loading",
-           lambda: _describe_outputs(expected, seen))
+    seen = run_step("the loaded model to run", forward, spec, loaded, x)
+    difference = mismatch(expected, seen, _SAME)
+    expect(not difference, "the saved model's outputs after loading", difference)
 
 
 _FRESH_PROCESS_SCRIPT = """
 import sys
 import numpy as np
 import keras_compat as compat
+from conformance.inputs import load_structure, save_structure
 from conformance.loading import load_target
 from conformance.tensors import as_arrays
 target, model_path, inputs_path, outputs_path = sys.argv[1:5]
 load_target(target)
 model = compat.load_model(model_path)
-with np.load(inputs_path) as data:
-    arrays = [data["x%d" % i] for i in range(len(data.files))]
-outputs = as_arrays(model(arrays[0] if len(arrays) == 1 else arrays, training=False))
-np.savez(outputs_path, **{"y%d" % i: out for i, out in enumerate(outputs)})
+outputs = as_arrays(model(load_structure(inputs_path), training=False))
+save_structure(outputs_path, outputs)
 """
 
 
@@ -303,12 +285,11 @@ def check_fresh_process_load(spec):
     _declared(spec, "stochastic_inference")
     if spec.import_path is None:
         raise NotApplicable("no import path to load the target from in a fresh process; pass import_path")
-    _, x, expected, model_path = _saved_model_file(spec)
+    _, model, x, expected, model_path = _saved_model_file(spec)
     folder = os.path.dirname(model_path)
     inputs_path = os.path.join(folder, "inputs.npz")
     outputs_path = os.path.join(folder, "outputs.npz")
-    arrays = x if isinstance(x, list) else [x]
-    np.savez(inputs_path, **{f"x{i}": a for i, a in enumerate(arrays)})
+    save_structure(inputs_path, spec.model_data(model, x))
     timeout = max(30.0, 0.8 * spec.timeout)
     command = [sys.executable, "-c", _FRESH_PROCESS_SCRIPT, spec.import_path, model_path,
                inputs_path, outputs_path]
@@ -324,10 +305,9 @@ def check_fresh_process_load(spec):
            lambda: _first_error_line(done.stderr),
            hint="register the class (and its custom objects) at import time with "
                 "keras.saving.register_keras_serializable")
-    with np.load(outputs_path) as data:
-        seen = [data[f"y{i}"] for i in range(len(data.files))]
-    expect(not _differ(expected, seen), "the saving process's outputs in the fresh process",
-           lambda: _describe_outputs(expected, seen),
+    seen = load_structure(outputs_path)
+    difference = mismatch(expected, seen, _SAME)
+    expect(not difference, "the saving process's outputs in the fresh process", difference,
            hint="state that is not in the config or the weights is lost in a new process")
 
 
@@ -339,16 +319,16 @@ def check_weights_h5_round_trip(spec):
     path = os.path.join(scratch_dir(), "model" + compat.WEIGHTS_SUFFIX)
     run_step("save_weights() to write a .weights.h5 file", compat.save_weights, model, path)
     weights = model.get_weights()
-    x = spec.inputs(seed=1)
-    expected = forward(model, x)  # after saving: a layer updating state in calls saved it first
+    x = spec.draw(seed=1)
+    expected = forward(spec, model, x)  # after saving: a layer updating state in calls saved it first
     fresh = spec.model_of(spec.built())
     run_step("load_weights() into a fresh instance to succeed", compat.load_weights, fresh, path)
     problem = _weights_differ(weights, fresh.get_weights())
     expect(problem is None, "the saved weights in the fresh instance", problem,
            hint="weights are matched by position and attribute path: keep both stable")
-    seen = forward(fresh, x)
-    expect(not _differ(expected, seen), "the saving instance's outputs from the fresh instance",
-           lambda: _describe_outputs(expected, seen),
+    seen = forward(spec, fresh, x)
+    difference = mismatch(expected, seen, _SAME)
+    expect(not difference, "the saving instance's outputs from the fresh instance", difference,
            hint="state that is not a weight (a cached constant, a Python attribute) is not saved")
 
 
@@ -379,14 +359,15 @@ def check_saved_model_export(spec):
     model = spec.model_of(spec.built())
     path = os.path.join(scratch_dir(), "saved_model")
     run_step("the model to export as a SavedModel", compat.export_saved_model, model, path)
-    x = spec.inputs(seed=1)
-    expected = forward(model, x)  # after exporting, from the exported state
+    x = spec.draw(seed=1)
+    expected = forward(spec, model, x)  # after exporting, from the exported state
     callbacks = _python_callback_ops(path)
     expect(not callbacks, "a self-contained SavedModel (TensorFlow ops only)",
            lambda: f"{', '.join(callbacks)} ops, which call Python code of this process",
            hint="tf.numpy_function and tf.py_function cannot be served; "
                 "write the computation in TensorFlow ops")
     serve = run_step("the exported SavedModel to load", compat.load_exported_callable, path)
-    seen = run_step("the exported SavedModel to serve the example inputs", lambda: as_arrays(serve(x)))
-    expect(not _differ(expected, seen), "the model's outputs from the exported SavedModel",
-           lambda: _describe_outputs(expected, seen))
+    data = spec.model_data(model, x)
+    seen = run_step("the exported SavedModel to serve the example inputs", lambda: as_arrays(serve(data)))
+    difference = mismatch(expected, seen, _SAME)
+    expect(not difference, "the model's outputs from the exported SavedModel", difference)

@@ -1,5 +1,6 @@
 """Shapes: unknown batch sizes, and agreement between symbolic, eager and declared shapes."""
 
+import inspect
 import re
 
 import numpy as np
@@ -8,9 +9,7 @@ import tensorflow as tf
 import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import describe_shapes, shapes_of
-from keras_compat import keras
 from conformance.outcomes import ContractViolation, describe_exception, expect
-from conformance.tensors import single_or_list
 
 _NONE_BATCH_HINT = "use tf.shape(x)[0] (or -1 in a reshape) rather than x.shape[0], which is None"
 
@@ -67,16 +66,11 @@ def _text(shapes):
 
 # -- ways to learn the output shape ------------------------------------------------------
 
-def _symbolic_inputs(spec, batch_size=None):
-    inputs = [keras.Input(shape=tuple(s[1:]), batch_size=batch_size) for s in spec.input_shapes]
-    return single_or_list(inputs)
-
-
 def _symbolic_call(layer, spec, batch_size=None):
     """Output shapes of ``layer`` called on ``keras.Input``s; a violation if it raises."""
     what = "an unknown (None)" if batch_size is None else f"a known ({batch_size})"
     try:
-        outputs = layer(_symbolic_inputs(spec, batch_size))
+        outputs = spec.inputs.call(layer, spec.inputs.symbolic(batch_size))
     except Exception as exc:  # noqa: BLE001 - user code failing here is the finding
         raise ContractViolation(
             f"a call on keras.Input with {what} batch size to work",
@@ -86,18 +80,46 @@ def _symbolic_call(layer, spec, batch_size=None):
     return flat_shapes(outputs)
 
 
+def _shapes_by_argument(spec, batch_size):
+    """``{call argument: shape structure}`` for the spec's inputs with batch ``batch_size``,
+    placed as the inputs are placed in the call (positional inputs are the first argument)."""
+    shapes = {key: compat.shape_argument((batch_size,) + tuple(s.shape[1:])) for key, s in spec.inputs}
+    args, kwargs = spec.inputs.arguments(shapes)
+    for name in spec.call_kwargs:
+        kwargs.pop(name, None)
+    parameters = spec.call_parameters()
+    if args and parameters:
+        kwargs = {parameters[0]: args[0], **kwargs}
+    return kwargs
+
+
 def _declared_shapes(layer, spec, batch_size):
     """``compute_output_shape`` for the spec's input shapes (batch dimension ``batch_size``),
-    or None when the class leaves it to a Keras implementation that cannot answer."""
-    shapes = [compat.shape_argument((batch_size,) + tuple(s[1:])) for s in spec.input_shapes]
-    argument = shapes[0] if len(shapes) == 1 else shapes
+    or None when the class leaves it to a Keras implementation that cannot answer.
+
+    A single-parameter ``compute_output_shape`` gets the first call argument's shapes;
+    one with several parameters gets ``<argument>_shape`` keywords (Keras 3's convention).
+    """
+    by_argument = _shapes_by_argument(spec, batch_size)
+    parameters = [name for name, p in inspect.signature(layer.compute_output_shape).parameters.items()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if len(parameters) == 1:
+        arguments = ([next(iter(by_argument.values()))], {})
+    else:
+        keywords = {name: by_argument[name[:-len("_shape")]] for name in parameters
+                    if name.endswith("_shape") and name[:-len("_shape")] in by_argument}
+        if not keywords:
+            return None  # no way to tell which argument a parameter means
+        arguments = ([], keywords)
+    described = describe_shapes([compat.shape_argument((batch_size,) + tuple(s.shape[1:]))
+                                 for _, s in spec.inputs])
     try:
-        declared = layer.compute_output_shape(argument)
+        declared = layer.compute_output_shape(*arguments[0], **arguments[1])
     except Exception as exc:  # noqa: BLE001
         if compat.defined_by_keras(type(layer), "compute_output_shape"):
             return None  # Keras 3's base class does not infer shapes; nothing was declared
         raise ContractViolation(
-            f"compute_output_shape({describe_shapes(shapes)}) to return the output shape",
+            f"compute_output_shape({described}) to return the output shape",
             f"it raised {_error(exc)}",
         ) from exc
     return flat_shapes(declared)
@@ -106,13 +128,12 @@ def _declared_shapes(layer, spec, batch_size):
 def _traced_shapes(layer, spec):
     """Output shapes of ``layer`` traced by tf.function with an unknown batch size, as ``fit``
     traces it for a last, smaller batch; a violation if the trace raises."""
-    signature = [tf.TensorSpec((None,) + tuple(s[1:]), tf.float32) for s in spec.input_shapes]
 
-    def run(*inputs):
-        return layer(single_or_list(list(inputs)), training=False)
+    def run(values):
+        return spec.inputs.call(layer, values, training=False)
 
     try:
-        concrete = tf.function(run).get_concrete_function(*signature)
+        concrete = tf.function(run).get_concrete_function(spec.inputs.tensor_specs())
     except Exception as exc:  # noqa: BLE001
         raise ContractViolation(
             "a call inside tf.function with an unknown (None) batch size to work",
@@ -160,7 +181,7 @@ def check_output_shapes_agree(spec):
     class, or a Keras class it derives from, implements it.
     """
     layer = spec.built()
-    eager = shapes_of(layer(spec.inputs(), training=False))
+    eager = shapes_of(spec.call(layer, spec.draw(), training=False))
     batch = spec.batch_size
     declared = _declared_shapes(layer, spec, batch)
     if declared is not None:
@@ -183,7 +204,7 @@ def check_batch_sizes(spec):
     per_sample = {}
     for size in sizes:
         try:
-            outputs = layer(spec.inputs(batch_size=size, seed=size), training=False)
+            outputs = spec.call(layer, spec.draw(batch_size=size, seed=size), training=False)
         except Exception as exc:  # noqa: BLE001
             raise ContractViolation(
                 f"calls with batch sizes {sizes} (built with {spec.batch_size}) to work",

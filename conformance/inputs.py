@@ -1,0 +1,558 @@
+"""What a layer is called with: its inputs, described, drawn, sliced and made symbolic.
+
+An input (:class:`TensorInput`) has a shape with the batch first, a dtype, a value domain
+and a place in the call: positional (several positional inputs are passed as one list, as
+Keras passes them), a keyword argument (``query=``), or a key of a dict argument
+(``inputs={"token_ids": ...}``; keys ``0, 1, ...`` make a list argument instead). All the
+inputs of a target, and the constant keyword arguments it is called with
+(``use_causal_mask=True``), make one :class:`CallInputs`. Every check draws, slices and
+symbolises inputs through it, and calls the target through it.
+
+Drawn inputs are a dict ``{input key: array}`` in declaration order; the key of a
+positional input is ``input_<i>``, of a named one its name (``query``, ``inputs.token_ids``).
+
+The text form, shared by the command line and ``pyproject.toml``, is
+``[NAME=]SHAPE[:DTYPE][@LOW..HIGH]``: ``3,7``, ``query=2,5,8``, ``3,6:int32@0..20``,
+``inputs.padding_mask=2,5:bool``, ``2,4:float32@0..`` (strictly positive).
+"""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+INT_DTYPES = ("int32", "int64")
+DTYPES = FLOAT_DTYPES + INT_DTYPES + ("bool",)
+#: The id range of an integer input nobody gave one: ``[0, 10)``.
+DEFAULT_INT_DOMAIN = (0, 10)
+
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_TEXT_FORM = re.compile(
+    rf"^(?:(?P<name>{_NAME})=)?(?P<shape>[^:@=]+)(?::(?P<dtype>\w+))?"
+    rf"(?:@(?P<low>{_NUMBER})?\.\.(?P<high>{_NUMBER})?)?$"
+)
+_SYNTAX = "[NAME=]SHAPE[:DTYPE][@LOW..HIGH], e.g. 3,7 or query=2,5,8 or 3,6:int32@0..20"
+
+
+class InputError(ValueError):
+    """An input description that cannot be used (a usage error, with a one-line message)."""
+
+
+@dataclass(frozen=True)
+class TensorInput:
+    """One input of a call: shape (batch first), dtype, value domain and place in the call.
+
+    ``name`` is None for a positional input, ``"query"`` for a keyword argument and
+    ``"inputs.token_ids"`` for the key ``token_ids`` of the dict argument ``inputs``.
+    ``low``/``high`` bound the values: ids are drawn from ``[low, high)``; floats strictly
+    between the bounds given (either may be None). Bool inputs are padding masks: along
+    the last axis each row is True, then False, with at least one True.
+    """
+
+    shape: tuple
+    dtype: str = "float32"
+    name: Optional[str] = None
+    low: Optional[float] = None
+    high: Optional[float] = None
+
+    def __post_init__(self):
+        try:
+            shape = tuple(int(d) for d in self.shape)
+        except (TypeError, ValueError):
+            raise InputError(f"a shape is a sequence of positive integers, got {self.shape!r}") from None
+        if not shape or min(shape) < 1:
+            raise InputError(
+                f"{self._label()}: a shape needs a batch size and positive dimensions, got {self.shape!r}")
+        object.__setattr__(self, "shape", shape)
+        dtype = str(getattr(self.dtype, "name", self.dtype))
+        if dtype not in DTYPES:
+            raise InputError(f"{self._label()}: dtype {dtype!r} is not one of {', '.join(DTYPES)}")
+        object.__setattr__(self, "dtype", dtype)
+        if self.name is not None and not re.fullmatch(_NAME, str(self.name)):
+            raise InputError(f"input name {self.name!r} is not ARGUMENT or ARGUMENT.KEY")
+        self._check_domain()
+
+    def _label(self):
+        return f"input {self.name!r}" if self.name else "input"
+
+    def _check_domain(self):
+        low, high = self.low, self.high
+        if self.dtype == "bool":
+            if low is not None or high is not None:
+                raise InputError(f"{self._label()}: a bool input takes no @LOW..HIGH domain")
+            return
+        if self.is_int:
+            low = DEFAULT_INT_DOMAIN[0] if low is None else low
+            high = low + (DEFAULT_INT_DOMAIN[1] - DEFAULT_INT_DOMAIN[0]) if high is None else high
+            if float(low) != int(low) or float(high) != int(high):
+                raise InputError(f"{self._label()}: an integer domain has integer bounds, got {low}..{high}")
+            low, high = int(low), int(high)
+        if low is not None and high is not None and not low < high:
+            raise InputError(f"{self._label()}: the domain {_number(low)}..{_number(high)} is empty "
+                             "(LOW must be below HIGH)")
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+
+    # -- what it is ------------------------------------------------------------------------
+
+    @property
+    def is_float(self):
+        return self.dtype in FLOAT_DTYPES
+
+    @property
+    def is_int(self):
+        return self.dtype in INT_DTYPES
+
+    @property
+    def is_bool(self):
+        return self.dtype == "bool"
+
+    @property
+    def argument(self):
+        """The call argument it goes to (None for positional inputs)."""
+        return None if self.name is None else self.name.split(".")[0]
+
+    @property
+    def item(self):
+        """The key inside its dict (or list) argument, or None."""
+        if self.name is None or "." not in self.name:
+            return None
+        key = self.name.split(".", 1)[1]
+        return int(key) if key.isdigit() else key
+
+    @property
+    def batch_size(self):
+        return self.shape[0]
+
+    def text(self):
+        """The ``[NAME=]SHAPE[:DTYPE][@LOW..HIGH]`` form this input parses back from."""
+        out = ",".join(str(d) for d in self.shape)
+        if self.name:
+            out = f"{self.name}={out}"
+        if self.dtype != "float32":
+            out += f":{self.dtype}"
+        if self.low is not None or self.high is not None:
+            out += f"@{_number(self.low)}..{_number(self.high)}"
+        return out
+
+    def with_batch(self, batch_size):
+        return TensorInput((batch_size,) + self.shape[1:], self.dtype, self.name, self.low, self.high)
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def draw(self, rng, batch_size=None, float_dtype=None, scale=1.0):
+        """Values for this input: standard-normal floats times ``scale`` (inside the
+        bounds, if any), ids uniform over the domain, padding masks for bools."""
+        shape = (batch_size or self.shape[0],) + self.shape[1:]
+        if self.is_bool:
+            return padding_mask(shape, rng)
+        if self.is_int:
+            return rng.integers(self.low, self.high, size=shape).astype(self.dtype)
+        values = _bounded_floats(rng.standard_normal(shape) * scale, self.low, self.high, rng, shape)
+        return values.astype(_numpy_dtype(float_dtype or self.dtype))
+
+    def edge_values(self, batch_size, float_dtype=None):
+        """Values at the edges of the domain: the first and last ids (every id of a small
+        vocabulary), floats just inside the bounds given, zeros for unbounded floats, and
+        whole masks."""
+        shape = (batch_size,) + self.shape[1:]
+        size = math.prod(shape)
+        if self.is_bool:
+            return np.ones(shape, dtype=bool)
+        if self.is_int:
+            ids = np.arange(self.low, self.high)
+            if ids.size > size:
+                ids = np.concatenate([ids[:size // 2], ids[ids.size - (size - size // 2):]])
+            return np.resize(ids, size).reshape(shape).astype(self.dtype)
+        edges = np.asarray(_float_edges(self.low, self.high), dtype="float64")
+        return np.resize(edges, size).reshape(shape).astype(_numpy_dtype(float_dtype or self.dtype))
+
+
+def _number(value):
+    if value is None:
+        return ""
+    return str(int(value)) if float(value) == int(value) else repr(float(value))
+
+
+def _numpy_dtype(dtype):
+    if dtype == "bfloat16":
+        import ml_dtypes  # shipped with TensorFlow
+
+        return ml_dtypes.bfloat16
+    return np.dtype(dtype)
+
+
+def _bounded_floats(values, low, high, rng, shape):
+    if low is not None and high is not None:
+        return rng.uniform(low, high, size=shape) if low != high else np.full(shape, low)
+    if low is not None:
+        return low + np.maximum(np.abs(values), 1e-3)
+    if high is not None:
+        return high - np.maximum(np.abs(values), 1e-3)
+    return values
+
+
+def _float_edges(low, high):
+    if low is not None and high is not None:
+        span = high - low
+        return [low + 1e-6 * span, high - 1e-6 * span]
+    if low is not None:
+        return [low + 1e-6 * max(1.0, abs(low)), low + 1e3]
+    if high is not None:
+        return [high - 1e-6 * max(1.0, abs(high)), high - 1e3]
+    return [0.0]
+
+
+def padding_mask(shape, rng):
+    """A bool mask: along the last axis each row is True up to a length, then False.
+
+    One length per batch element, shared by the middle axes (so an attention mask hides
+    the same key positions from every query). The first row of a batch is whole; the
+    others keep between one and all but one position, so the batch holds padding.
+    """
+    length = shape[-1]
+    batch = shape[0]
+    if length == 1:
+        lengths = np.ones(batch, dtype=int)
+    else:
+        lengths = rng.integers(1, length, size=batch)
+        if batch > 1:
+            lengths[0] = length
+    positions = np.arange(length)
+    mask = positions[None, :] < lengths[:, None]
+    return np.broadcast_to(mask.reshape((batch,) + (1,) * (len(shape) - 2) + (length,)), shape).copy()
+
+
+def parse_input(text):
+    """A :class:`TensorInput` from its text form; :class:`InputError` with the syntax if not."""
+    if isinstance(text, TensorInput):
+        return text
+    if isinstance(text, (list, tuple)):
+        return TensorInput(tuple(text))
+    match = _TEXT_FORM.match(str(text).strip())
+    if match is None:
+        raise InputError(f"cannot read input {text!r}: expected {_SYNTAX}")
+    try:
+        shape = tuple(int(part) for part in match["shape"].split(","))
+    except ValueError:
+        raise InputError(f"cannot read the shape of input {text!r}: comma-separated integers, "
+                         "batch first, e.g. 3,7") from None
+    if min(shape) < 1:
+        raise InputError(f"input {text!r}: every size must be a positive integer")
+    low = None if match["low"] is None else float(match["low"])
+    high = None if match["high"] is None else float(match["high"])
+    try:
+        return TensorInput(shape, match["dtype"] or "float32", match["name"], low, high)
+    except InputError as exc:  # name the text the user wrote, not the parsed parts
+        reason = re.sub(r"^input( '[^']*')?: ", "", str(exc))
+        raise InputError(f"input {text!r}: {reason}") from None
+
+
+def _sanitised(key):
+    return re.sub(r"\W", "_", key)
+
+
+@dataclass(frozen=True)
+class MaskRole:
+    """What a bool input masks: the inputs it governs, and whether it is an attention mask
+    (``(batch, queries, keys)``, hiding key positions) or a padding mask of the leading axes."""
+
+    mask: str
+    governs: tuple
+    attention: bool = False
+
+
+class CallInputs:
+    """Every input of a call, and the constant keyword arguments given with them."""
+
+    def __init__(self, inputs: Sequence, call_kwargs: Optional[Mapping] = None):
+        parsed = tuple(parse_input(item) for item in inputs)
+        if not parsed:
+            raise InputError("a target needs at least one input")
+        self.inputs = parsed
+        self.call_kwargs = dict(call_kwargs or {})
+        self._check_consistency()
+        self.keys = tuple(self._key(i, spec) for i, spec in enumerate(self.inputs))
+
+    @classmethod
+    def of(cls, inputs=None, input_shapes=None, call_kwargs=None):
+        """From input descriptions (strings, :class:`TensorInput`), or from plain shapes
+        of positional float32 inputs, or an existing :class:`CallInputs`."""
+        if isinstance(inputs, CallInputs):
+            return inputs if call_kwargs is None else cls(inputs.inputs, call_kwargs)
+        return cls(list(inputs or []) + list(input_shapes or []), call_kwargs)
+
+    def _key(self, index, spec):
+        if spec.name is not None:
+            return spec.name
+        return f"input_{sum(1 for s in self.inputs[:index] if s.name is None)}"
+
+    def _check_consistency(self):
+        batches = {spec.batch_size for spec in self.inputs}
+        if len(batches) > 1:
+            raise InputError(f"every input needs the same batch size, got {sorted(batches)}")
+        names = [spec.name for spec in self.inputs if spec.name]
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise InputError(f"input(s) {', '.join(duplicated)} given twice")
+        arguments = {spec.argument for spec in self.inputs if spec.name}
+        whole = {spec.name for spec in self.inputs if spec.name and spec.item is None}
+        both = whole & {spec.argument for spec in self.inputs if spec.item is not None}
+        if both:
+            raise InputError(f"{', '.join(sorted(both))} is given both whole and by key")
+        clash = arguments & set(self.call_kwargs)
+        if clash:
+            raise InputError(f"{', '.join(sorted(clash))} is both an input and a call keyword")
+        for argument in {spec.argument for spec in self.inputs if spec.item is not None}:
+            keys = [spec.item for spec in self.inputs if spec.argument == argument and spec.item is not None]
+            numeric = [k for k in keys if isinstance(k, int)]
+            if numeric and (len(numeric) != len(keys) or sorted(numeric) != list(range(len(keys)))):
+                raise InputError(f"the keys of list argument {argument!r} must be 0, 1, ... (got {keys})")
+
+    # -- description -------------------------------------------------------------------------
+
+    def __iter__(self):
+        return iter(zip(self.keys, self.inputs))
+
+    def __len__(self):
+        return len(self.inputs)
+
+    def __eq__(self, other):
+        return (isinstance(other, CallInputs) and self.inputs == other.inputs
+                and self.call_kwargs == other.call_kwargs)
+
+    def __repr__(self):
+        return f"CallInputs({self.texts()!r}, call_kwargs={self.call_kwargs!r})"
+
+    @property
+    def batch_size(self):
+        return self.inputs[0].batch_size
+
+    @property
+    def positional_only(self):
+        """All inputs positional: the layer is called with one tensor, or a list of them."""
+        return all(spec.name is None for spec in self.inputs)
+
+    @property
+    def float_keys(self):
+        return [key for key, spec in self if spec.is_float]
+
+    def spec_of(self, key):
+        return self.inputs[self.keys.index(key)]
+
+    def texts(self):
+        return [spec.text() for spec in self.inputs]
+
+    def describe(self):
+        """``2x5x8 query, 2x5 mask (bool)``: a short account for messages."""
+        parts = []
+        for key, spec in self:
+            text = "x".join(str(d) for d in spec.shape)
+            if spec.name:
+                text = f"{spec.name}={text}"
+            if spec.dtype != "float32":
+                text += f" ({spec.dtype})"
+            parts.append(text)
+        described = ", ".join(parts)
+        if self.call_kwargs:
+            described += " with " + ", ".join(f"{k}={v!r}" for k, v in self.call_kwargs.items())
+        return described
+
+    def to_dict(self):
+        return {"inputs": self.texts(), "call_kwargs": dict(self.call_kwargs)}
+
+    def with_batch(self, batch_size):
+        return CallInputs([spec.with_batch(batch_size) for spec in self.inputs], self.call_kwargs)
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def draw(self, batch_size=None, seed=0, float_dtype=None, scale=1.0):
+        """``{key: array}`` for every input; ``float_dtype`` overrides every float input's dtype."""
+        rng = np.random.default_rng(seed)
+        return {key: spec.draw(rng, batch_size, float_dtype, scale) for key, spec in self}
+
+    def edge_values(self, batch_size=None, float_dtype=None):
+        """Inputs at the edges of their domains (see :meth:`TensorInput.edge_values`)."""
+        size = batch_size or self.batch_size
+        return {key: spec.edge_values(size, float_dtype) for key, spec in self}
+
+    def filled(self, batch_size=None, value=1.0):
+        """Float inputs filled with ``value``; the others drawn as usual."""
+        values = self.draw(batch_size)
+        return {key: np.full_like(array, value) if self.spec_of(key).is_float else array
+                for key, array in values.items()}
+
+    # -- slicing and converting ----------------------------------------------------------
+
+    @staticmethod
+    def take(values, index):
+        """Every input (masks included) at batch positions ``index`` (a slice or indices)."""
+        return {key: array[index] for key, array in values.items()}
+
+    @staticmethod
+    def as_tensors(values, float_dtype=None):
+        """``values`` as TensorFlow constants (float inputs cast to ``float_dtype`` if given)."""
+        import tensorflow as tf
+
+        converted = {}
+        for key, array in values.items():
+            tensor = tf.convert_to_tensor(array)
+            if float_dtype is not None and tensor.dtype.is_floating:
+                tensor = tf.cast(tensor, float_dtype)
+            converted[key] = tensor
+        return converted
+
+    # -- calling -----------------------------------------------------------------------------
+
+    def arguments(self, values):
+        """``(args, kwargs)`` placing each value where its input goes in the call."""
+        positional = [values[key] for key, spec in self if spec.name is None]
+        args = [] if not positional else [positional[0] if len(positional) == 1 else positional]
+        kwargs = {}
+        for key, spec in self:
+            if spec.name is None:
+                continue
+            if spec.item is None:
+                kwargs[spec.argument] = values[key]
+            else:
+                kwargs.setdefault(spec.argument, {})[spec.item] = values[key]
+        for argument, value in list(kwargs.items()):
+            if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
+                kwargs[argument] = [value[i] for i in range(len(value))]
+        kwargs.update(self.call_kwargs)
+        return args, kwargs
+
+    def call(self, target, values, **extra):
+        """``target`` called with ``values`` where they belong, the constant call keywords,
+        and ``extra`` keywords (``training=...``)."""
+        args, kwargs = self.arguments(values)
+        kwargs.update(extra)
+        return target(*args, **kwargs)
+
+    # -- symbolic inputs and models --------------------------------------------------------
+
+    def model_keys(self):
+        """The keys a Functional wrapper names its inputs by (``inputs.ids`` -> ``inputs_ids``)."""
+        return [_sanitised(key) for key in self.keys]
+
+    def symbolic(self, batch_size=None, float_dtype=None):
+        """``{key: keras.Input}`` with the batch size given (None: unknown) and each input's
+        dtype (float inputs in ``float_dtype`` when given)."""
+        from keras_compat import keras
+
+        symbols = {}
+        for (key, spec), model_key in zip(self, self.model_keys()):
+            dtype = float_dtype if (float_dtype and spec.is_float) else spec.dtype
+            name = None if self.positional_only else model_key
+            symbols[key] = keras.Input(shape=spec.shape[1:], batch_size=batch_size, dtype=dtype,
+                                       name=name)
+        return symbols
+
+    def tensor_specs(self, batch_size=None, float_dtype=None):
+        """``{key: tf.TensorSpec}`` with the batch size given (None: unknown)."""
+        import tensorflow as tf
+
+        return {key: tf.TensorSpec((batch_size,) + spec.shape[1:],
+                                   float_dtype if (float_dtype and spec.is_float) else spec.dtype)
+                for key, spec in self}
+
+    def model_structure(self, values):
+        """``values`` arranged as a Functional wrapper takes them: one array or a list when
+        every input is positional (the layer's own call), else a dict by model key."""
+        if self.positional_only:
+            arrays = [values[key] for key in self.keys]
+            return arrays[0] if len(arrays) == 1 else arrays
+        return {model_key: values[key] for key, model_key in zip(self.keys, self.model_keys())}
+
+    def first_argument_only(self, call_signature_first):
+        """Whether every input goes into the call's first argument and no constant keyword
+        is given, so a model can be fed the first argument alone (what ``fit`` does)."""
+        if self.call_kwargs:
+            return False
+        if self.positional_only:
+            return True
+        return all(spec.argument == call_signature_first for spec in self.inputs)
+
+    def first_argument(self, values):
+        """The value of the call's first argument, when :meth:`first_argument_only` holds."""
+        args, kwargs = self.arguments(values)
+        return args[0] if args else next(iter(kwargs.values()))
+
+    def wrap(self, layer, name=None):
+        """A Functional model whose only job is to call ``layer`` on these inputs."""
+        from keras_compat import keras
+
+        symbols = self.symbolic()
+        outputs = self.call(layer, symbols)
+        return keras.Model(self.model_structure(symbols), outputs, name=name)
+
+    # -- masks -------------------------------------------------------------------------------
+
+    def mask_roles(self):
+        """What each bool input masks (see :class:`MaskRole`), for bool inputs that mask
+        some float or integer input of the call; masks of nothing found are left out."""
+        data = [(key, spec) for key, spec in self if not spec.is_bool]
+        roles = []
+        for key, spec in self:
+            if not spec.is_bool:
+                continue
+            role = self._role_of(key, spec, data)
+            if role is not None and role.governs:
+                roles.append(role)
+        return roles
+
+    def _role_of(self, key, mask, data):
+        def leading(candidates, length_axis=1):
+            return tuple(k for k, s in candidates
+                         if len(s.shape) > length_axis and s.shape[:2] == (mask.shape[0], mask.shape[-1]))
+
+        positional = [(k, s) for k, s in data if s.name is None]
+        name, item = mask.argument, mask.item
+        if len(mask.shape) == 3:  # (batch, queries, keys): hides key positions
+            named = [(k, s) for k, s in data if s.name in ("key", "value")]
+            others = named or [(k, s) for k, s in data[1:]] or data
+            return MaskRole(key, leading(others), attention=True)
+        if len(mask.shape) != 2:
+            return None
+        if name == "mask" and item is None:  # Keras's mask= goes with the first argument
+            return MaskRole(key, leading(positional or data[:1]))
+        if name == "mask" and item is not None:  # mask=[...] pairs with inputs=[...] by position
+            paired = [(k, s) for k, s in data if (s.name is None and k == f"input_{item}")
+                      or (s.item == item and s.argument != "mask")]
+            return MaskRole(key, leading(paired))
+        if name.endswith("_mask") and item is None:  # query_mask goes with query
+            paired = [(k, s) for k, s in data if s.name == name[:-len("_mask")]]
+            return MaskRole(key, leading(paired or positional))
+        if item is not None:  # a mask among the keys of a dict argument
+            siblings = [(k, s) for k, s in data if s.argument == name]
+            return MaskRole(key, leading(siblings))
+        return MaskRole(key, leading(positional or data))
+
+
+# -- inputs handed to another process ------------------------------------------------------
+
+def save_structure(path, structure):
+    """Write an array, a list of arrays or a dict of arrays (a model's inputs) to ``path``
+    (``.npz``), so that :func:`load_structure` gives the same structure back."""
+    if isinstance(structure, dict):
+        keys, arrays, kind = list(structure), list(structure.values()), "dict"
+    elif isinstance(structure, (list, tuple)):
+        keys, arrays, kind = [], list(structure), "list"
+    else:
+        keys, arrays, kind = [], [structure], "array"
+    layout = np.array(json.dumps({"kind": kind, "keys": keys}))
+    np.savez(path, __layout__=layout, **{f"a{i}": np.asarray(a) for i, a in enumerate(arrays)})
+
+
+def load_structure(path):
+    with np.load(path) as data:
+        layout = json.loads(str(data["__layout__"]))
+        arrays = [data[f"a{i}"] for i in range(len(data.files) - 1)]
+    if layout["kind"] == "dict":
+        return dict(zip(layout["keys"], arrays))
+    return arrays if layout["kind"] == "list" else arrays[0]

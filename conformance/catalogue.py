@@ -5,8 +5,10 @@ from typing import Callable
 
 FAMILIES = (
     "construction",
+    "outputs",
     "shapes",
     "modes",
+    "masking",
     "gradients",
     "graph",
     "serialization",

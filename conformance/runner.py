@@ -13,6 +13,7 @@ from conformance.outcomes import (
 )
 from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport
 from conformance.spec import CheckSpec, ensure_usable
+from conformance.tensors import as_arrays, non_finite, undefined_outputs
 
 
 def _not_applicable_reason(check, spec):
@@ -63,8 +64,13 @@ def _apply_expectation(check, spec, status, message):
     return status, message
 
 
-def run_check(check, spec, unusable=None):
-    """Run one check (a :class:`~conformance.catalogue.Check` or its id) on ``spec``."""
+def run_check(check, spec, unusable=None, undefined=None):
+    """Run one check (a :class:`~conformance.catalogue.Check` or its id) on ``spec``.
+
+    ``undefined`` is ``(problem, check id)`` when the target's example outputs are not
+    finite tensors (see :func:`undefined_outputs_problem`): that check reports it, and every
+    other check is skipped with that reason.
+    """
     if isinstance(check, str):
         check = get_check(check)
     started = time.perf_counter()
@@ -73,6 +79,8 @@ def run_check(check, spec, unusable=None):
         status, message = "skipped", reason
     elif unusable is not None:
         status, message = "error", unusable
+    elif undefined is not None and check.id != undefined[1]:
+        status, message = "skipped", f"not run: {undefined[0]} ({undefined[1]} reports it)"
     else:
         status, message = _outcome(check, spec)
         status, message = _apply_expectation(check, spec, status, message)
@@ -95,6 +103,31 @@ def usability_problem(spec):
     except TimedOut as exc:
         return f"{spec.label}({spec.kwargs}) could not be built and called: it {exc}"
     return None
+
+
+def undefined_outputs_problem(spec):
+    """None if the example call in inference returns finite tensors, else ``(what it returns
+    instead, the id of the check that reports it)``; a target that cannot be called at all
+    is :func:`usability_problem`'s."""
+    found = {}
+
+    def probe():
+        layer = spec.new()
+        found["outputs"] = spec.call(layer, spec.draw(seed=0), training=False)
+
+    try:
+        with isolated():
+            run_with_timeout(probe, spec.timeout)
+    except Exception:  # noqa: BLE001 - not callable at all: usability_problem says why
+        return None
+    outputs = found.get("outputs")
+    problem = undefined_outputs(outputs)
+    if problem:
+        return f"the example call returned {problem}, not tensors", "check_call_returns_tensors"
+    if spec.has_trait("non_finite_outputs"):
+        return None
+    bad = non_finite(as_arrays(outputs))
+    return (f"the example call's outputs are not finite ({bad})", "check_outputs_finite") if bad else None
 
 
 def validate_expected_failures(spec):
@@ -125,8 +158,9 @@ def run_spec(spec, checks=None, on_result=None):
         if on_result is not None:
             on_result(result)
         return report
+    undefined = undefined_outputs_problem(spec)
     for check in checks:
-        result = run_check(check, spec)
+        result = run_check(check, spec, undefined=undefined)
         report.results.append(result)
         if on_result is not None:
             on_result(result)
@@ -135,9 +169,11 @@ def run_spec(spec, checks=None, on_result=None):
 
 def check_layer(
     cls,
-    input_shapes,
+    input_shapes=(),
     kwargs=None,
     *,
+    inputs=(),
+    call_kwargs=None,
     reference=None,
     reference_kwargs=None,
     tier="fast",
@@ -151,12 +187,17 @@ def check_layer(
 ):
     """Check one layer or model class against every contract; returns a :class:`Report`.
 
-    ``input_shapes`` is one shape per input, batch dimension included, e.g. ``[(3, 7)]``.
+    What the target is called with: ``inputs``, input descriptions such as
+    ``["query=2,5,8", "value=2,5,8"]`` or ``["3,6:int32@0..20"]`` (see
+    :mod:`conformance.inputs`), and ``call_kwargs``, constants of every call; or
+    ``input_shapes``, the shorthand for positional float inputs, e.g. ``[(3, 7)]``.
     ``reference`` names an entry of ``reference_models`` to compare against.
     """
     spec = CheckSpec(
         cls=cls,
         input_shapes=input_shapes,
+        inputs=inputs,
+        call_kwargs=call_kwargs,
         kwargs=kwargs or {},
         traits=frozenset(traits),
         expected_failures=expected_failures or {},

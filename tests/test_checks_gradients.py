@@ -42,3 +42,21 @@ def test_finite_differences_name_the_wrong_gradient():
     spec = CheckSpec(broken.CustomGradientReLUDense, [(4, 6)], {"units": 5})
     result = run_check("check_gradients_match_finite_differences", spec)
     assert "autodiff" in result.message and "finite differences" in result.message
+
+
+def test_a_float32_kernel_is_a_precision_limit_not_a_wrong_gradient():
+    from examples.broken_layers.dtype import Float32KernelDense
+
+    spec = CheckSpec(Float32KernelDense, [(4, 6)], {"units": 3})
+    gradients = run_check("check_gradients_match_finite_differences", spec)
+    assert gradients.status == "passed", gradients.message
+    precision = run_check("check_float64_policy", spec)
+    assert precision.status == "failed"
+    assert "float32" in precision.message and "precision" in precision.message
+
+
+def test_a_wrong_gradient_inside_a_float32_kernel_is_still_found():
+    spec = CheckSpec(broken.Float32CustomGradientReLUDense, [(4, 6)], {"units": 5})
+    result = run_check("check_gradients_match_finite_differences", spec)
+    assert result.status == "failed"
+    assert "float32 precision" in result.message and "autodiff" in result.message

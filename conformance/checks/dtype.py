@@ -1,22 +1,21 @@
 """Dtype policies: the layer computes in the policy's dtype and stores variables in its variable dtype."""
 
 import numpy as np
-import tensorflow as tf
 
 import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, expect
-from conformance.tensors import as_arrays
+from conformance.checks._common import forward
+from conformance.checks._precision import effective_precision
 
 
 def _built_under(policy, spec, input_dtype):
     """A new instance made and called (inference) under the global ``policy``."""
     compat.set_global_policy(policy)
     layer = spec.new()
-    inputs = spec.inputs(seed=1, dtype=input_dtype)
-    inputs = [tf.constant(x) for x in inputs] if isinstance(inputs, list) else tf.constant(inputs)
-    outputs = as_arrays(layer(inputs, training=False))
-    return layer, outputs
+    inputs = spec.inputs.as_tensors(spec.draw(seed=1), float_dtype=input_dtype)
+    outputs = forward(spec, layer, inputs, training=False)
+    return layer, outputs, inputs
 
 
 def _float_output_dtypes(outputs):
@@ -38,7 +37,7 @@ def check_mixed_precision(spec):
     """Under the ``mixed_float16`` policy the layer outputs float16 and keeps float32 variables."""
     if spec.has_trait("no_mixed_precision"):
         raise NotApplicable("declared no_mixed_precision")
-    layer, outputs = _built_under("mixed_float16", spec, "float32")
+    layer, outputs, _ = _built_under("mixed_float16", spec, "float32")
     # A sublayer given its own policy (the usual dtype="float32" output layer) may set the
     # output dtype to its compute dtype.
     allowed = {"float16"} | {sub.compute_dtype for sub in compat.sublayers(layer)
@@ -55,10 +54,10 @@ def check_mixed_precision(spec):
 
 @contract("dtype")
 def check_float64_policy(spec):
-    """Under the ``float64`` policy the layer outputs float64 and its variables are float64."""
+    """Under the ``float64`` policy the layer outputs float64, its variables are float64, and it computes at float64 precision."""
     if spec.has_trait("no_float64"):
         raise NotApplicable("declared no_float64")
-    layer, outputs = _built_under("float64", spec, "float64")
+    layer, outputs, inputs = _built_under("float64", spec, "float64")
     expect(all(d == "float64" for d in _float_output_dtypes(outputs)),
            "float64 outputs from float64 inputs",
            lambda: f"output dtypes {_float_output_dtypes(outputs)}",
@@ -67,3 +66,10 @@ def check_float64_policy(spec):
     expect(not not_64, "float64 variables",
            lambda: f"variables {not_64}",
            hint="do not hard-code dtype='float32' in add_weight()")
+    precision = effective_precision(spec, layer, inputs)
+    expect(precision == "float64",
+           "a float64 computation: outputs that follow input and weight changes below float32 "
+           "resolution, as their gradient predicts",
+           f"outputs that move only at {precision} resolution: the layer computes in {precision} inside",
+           hint="a cast to float32 inside call() (tf.signal.fft, a custom kernel, tf.cast(x, "
+                "'float32')) limits the layer to float32 precision; compute in self.compute_dtype")

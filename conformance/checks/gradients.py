@@ -1,7 +1,5 @@
 """Gradients: every trainable weight is reached by backpropagation, correctly, and trained."""
 
-import warnings
-
 import numpy as np
 import tensorflow as tf
 
@@ -9,15 +7,8 @@ import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import changed, projection_loss, values
 from conformance.outcomes import NotApplicable, expect
-from conformance.tensors import as_arrays
-from conformance.wrapping import targets_for
-
-#: Central differences in float64: the step, the number of random directions, and the
-#: largest relative disagreement tolerated (the median over the directions must stay below).
-_FD_EPS = 1e-6
-_FD_DIRECTIONS = 3
-_FD_TOLERANCE = 1e-5
-
+from conformance.checks._precision import built_in_float64, effective_precision, loss_of
+from conformance.wrapping import fit_one_step
 
 def _trainable_or_skip(layer):
     weights = list(layer.trainable_weights)
@@ -30,16 +21,10 @@ def _paths(variables, indices):
     return [compat.variable_path(variables[i]) for i in indices]
 
 
-def _as_tensors(inputs, dtype="float32"):
-    if isinstance(inputs, (list, tuple)):
-        return [tf.constant(x, dtype=dtype) for x in inputs]
-    return tf.constant(inputs, dtype=dtype)
-
-
-def _gradient_problems(layer, inputs, weights, training):
+def _gradient_problems(spec, layer, inputs, weights, training):
     """{weight index: what is wrong with its gradient} for a projection loss of the outputs."""
     with tf.GradientTape() as tape:
-        loss = projection_loss(layer(inputs, training=training), seed=2)
+        loss = projection_loss(spec.call(layer, inputs, training=training), seed=2)
     problems = {}
     for index, grad in enumerate(tape.gradient(loss, weights)):
         if grad is None:
@@ -66,10 +51,10 @@ def check_gradients_nonzero(spec):
         compat.keras.utils.set_random_seed(attempt)
         layer = spec.built()
         weights = _trainable_or_skip(layer)
-        inputs = _as_tensors(spec.inputs(seed=1 + attempt))
-        found = _gradient_problems(layer, inputs, weights, training=False)
+        inputs = spec.inputs.as_tensors(spec.draw(seed=1 + attempt))
+        found = _gradient_problems(spec, layer, inputs, weights, training=False)
         if found:  # a weight may legitimately act in training only (a learned noise scale)
-            in_training = _gradient_problems(layer, inputs, weights, training=True)
+            in_training = _gradient_problems(spec, layer, inputs, weights, training=True)
             found = {i: why for i, why in found.items() if i in in_training}
         problems = found if problems is None else {i: w for i, w in problems.items() if i in found}
         if not problems:
@@ -83,25 +68,10 @@ def check_gradients_nonzero(spec):
 
 # -- finite differences ---------------------------------------------------------------------
 
-
-def _float64_layer(spec):
-    """The layer built under a float64 policy, so that its sublayers are float64 too."""
-    compat.set_global_policy("float64")
-    layer = spec.new()
-    inputs = _as_tensors(spec.inputs(seed=1), dtype="float64")
-    outputs = as_arrays(layer(inputs, training=False))
-    not_64 = [str(o.dtype) for o in outputs if o.dtype != np.float64]
-    not_64 += [f"{compat.variable_path(w)}: {compat.dtype_name(w.dtype)}" for w in layer.trainable_weights
-               if compat.dtype_name(w.dtype) != "float64"]
-    if not_64:
-        raise NotApplicable(
-            f"the layer does not compute in float64 under a float64 policy ({', '.join(not_64)}); "
-            "check_float64_policy reports that")
-    return layer, inputs
-
-
-def _loss(layer, inputs):
-    return projection_loss(layer(inputs, training=False), seed=2)
+#: Central differences, by the precision the layer computes at under a float64 policy: the
+#: step, and the largest relative disagreement tolerated (the median over the directions).
+_FD_SETTINGS = {"float64": (1e-6, 1e-5), "float32": (3e-3, 1e-2), "float16": (1e-1, 1e-1)}
+_FD_DIRECTIONS = 3
 
 
 def _unit_directions(shapes, rng):
@@ -118,7 +88,7 @@ def _relative_error(autodiff, numeric, grad_norm):
     return abs(autodiff - numeric) / (max(abs(autodiff), abs(numeric)) + 1e-2 * grad_norm + 1e-12)
 
 
-def _median_error(grads, loss_at, rng):
+def _median_error(grads, loss_at, rng, eps):
     """(median relative error, autodiff, numeric) over random unit directions: ``grads`` are
     the autodiff gradients, ``loss_at(steps)`` the loss with ``steps`` (arrays shaped like
     ``grads``) added to the point they were taken at."""
@@ -127,88 +97,87 @@ def _median_error(grads, loss_at, rng):
     for _ in range(_FD_DIRECTIONS):
         directions = _unit_directions([g.shape for g in grads], rng)
         autodiff = sum(float(np.sum(g * d)) for g, d in zip(grads, directions))
-        forward = loss_at([_FD_EPS * d for d in directions])
-        backward = loss_at([-_FD_EPS * d for d in directions])
-        numeric = (forward - backward) / (2 * _FD_EPS)
+        forward = loss_at([eps * d for d in directions])
+        backward = loss_at([-eps * d for d in directions])
+        numeric = (forward - backward) / (2 * eps)
         errors.append((_relative_error(autodiff, numeric, grad_norm), autodiff, numeric))
     return sorted(errors)[len(errors) // 2]
 
 
 def _dense_gradients(grads, sources):
-    return [np.zeros(tuple(s.shape)) if g is None else np.asarray(tf.convert_to_tensor(g))
+    return [np.zeros(tuple(s.shape)) if g is None else np.asarray(tf.convert_to_tensor(g), "float64")
             for g, s in zip(grads, sources)]
 
 
-def _weights_error(layer, inputs, weights, rng):
+def _weights_error(spec, layer, inputs, weights, rng, eps):
     """Finite differences along random directions in the space of the trainable weights."""
     with tf.GradientTape() as tape:
-        loss = _loss(layer, inputs)
+        loss = loss_of(spec, layer, inputs)
     grads = _dense_gradients(tape.gradient(loss, weights), weights)
     originals = values(weights)
 
     def loss_at(steps):
         for weight, original, step in zip(weights, originals, steps):
             weight.assign(original + step)
-        return float(_loss(layer, inputs))
+        return float(loss_of(spec, layer, inputs))
 
     try:
-        return _median_error(grads, loss_at, rng)
+        return _median_error(grads, loss_at, rng, eps)
     finally:
         for weight, original in zip(weights, originals):
             weight.assign(original)
 
 
-def _inputs_error(layer, inputs, rng):
-    """Finite differences along random directions in the space of the inputs."""
-    listed = inputs if isinstance(inputs, list) else [inputs]
-
-    def pack(arrays):
-        return list(arrays) if isinstance(inputs, list) else arrays[0]
-
+def _inputs_error(spec, layer, inputs, rng, eps):
+    """Finite differences along random directions in the space of the floating-point inputs
+    (integer ids and masks are held fixed)."""
+    keys = spec.inputs.float_keys
     with tf.GradientTape() as tape:
-        for x in listed:
-            tape.watch(x)
-        loss = _loss(layer, pack(listed))
-    grads = _dense_gradients(tape.gradient(loss, listed), listed)
-    return _median_error(
-        grads, lambda steps: float(_loss(layer, pack([x + s for x, s in zip(listed, steps)]))), rng)
+        for key in keys:
+            tape.watch(inputs[key])
+        loss = loss_of(spec, layer, inputs)
+    grads = _dense_gradients(tape.gradient(loss, [inputs[key] for key in keys]), [inputs[k] for k in keys])
+
+    def loss_at(steps):
+        moved = dict(inputs)
+        for key, step in zip(keys, steps):
+            moved[key] = inputs[key] + tf.constant(step, dtype=inputs[key].dtype)
+        return float(loss_of(spec, layer, moved))
+
+    return _median_error(grads, loss_at, rng, eps)
 
 
 @contract("gradients")
 def check_gradients_match_finite_differences(spec):
-    """Gradients computed by autodiff agree with central finite differences in float64, for the weights and the inputs."""
+    """Gradients computed by autodiff agree with central finite differences, for the weights and the floating-point inputs, at the precision the layer computes in under a float64 policy."""
     if spec.has_trait("no_float64"):
         raise NotApplicable("declared no_float64: finite differences need float64")
     for trait in ("stochastic_inference", "stateful_inference"):
         if spec.has_trait(trait):
             raise NotApplicable(f"declared {trait}: the loss is not a fixed function to differentiate")
-    layer, inputs = _float64_layer(spec)
-    rng = np.random.default_rng(3)
+    layer, inputs = built_in_float64(spec)
     weights = list(layer.trainable_weights)
-    parts = [("weights", _weights_error(layer, inputs, weights, rng))] if weights else []
-    parts.append(("inputs", _inputs_error(layer, inputs, rng)))
+    if not weights and not spec.inputs.float_keys:
+        raise NotApplicable("no trainable weight and no floating-point input to differentiate")
+    precision = effective_precision(spec, layer, inputs)
+    eps, tolerance = _FD_SETTINGS[precision]
+    limit = "" if precision == "float64" else (
+        f"; compared at {precision} precision, a step of {eps:g}: the layer computes in {precision} "
+        "inside under the float64 policy (check_float64_policy reports that)")
+    rng = np.random.default_rng(3)
+    parts = [("weights", _weights_error(spec, layer, inputs, weights, rng, eps))] if weights else []
+    if spec.inputs.float_keys:
+        parts.append(("inputs", _inputs_error(spec, layer, inputs, rng, eps)))
     for what, (error, autodiff, numeric) in parts:
-        expect(error <= _FD_TOLERANCE,
+        expect(error <= tolerance,
                f"the gradient with respect to the {what} to match finite differences "
-               f"(relative error <= {_FD_TOLERANCE:g})",
+               f"(relative error <= {tolerance:g}{limit})",
                f"directional derivative {autodiff:.6g} by autodiff against {numeric:.6g} by finite "
                f"differences (median relative error {error:.2g} over {_FD_DIRECTIONS} directions)",
                hint="a tf.custom_gradient or a hand-written gradient is wrong")
 
 
 # -- training with fit -----------------------------------------------------------------------
-
-
-def _fit_one_step(spec, layer):
-    """Compile the layer's model (SGD, MSE, no XLA) and fit one batch of random targets."""
-    model = spec.model_of(layer)
-    inputs = spec.inputs(seed=1)
-    targets = targets_for(model(inputs, training=False), "mse", seed=2)
-    model.compile(optimizer=compat.keras.optimizers.SGD(learning_rate=0.1), loss="mse",
-                  jit_compile=False)
-    with warnings.catch_warnings():  # "the model does not have any trainable weights"
-        warnings.simplefilter("ignore", UserWarning)
-        model.fit(inputs, targets, batch_size=spec.batch_size, epochs=1, shuffle=False, verbose=0)
 
 
 @contract("gradients")
@@ -220,7 +189,7 @@ def check_fit_updates_trainable_weights(spec):
         layer = spec.built()
         weights = _trainable_or_skip(layer)
         before = values(weights)
-        _fit_one_step(spec, layer)
+        fit_one_step(spec, layer)
         still = set(range(len(weights))) - set(changed(before, values(weights)))
         unchanged = still if unchanged is None else unchanged & still
         if not unchanged:
@@ -240,7 +209,7 @@ def check_trainable_false_freezes(spec):
         raise NotApplicable("the layer has no weights")
     layer.trainable = False
     before = values(weights)
-    _fit_one_step(spec, layer)
+    fit_one_step(spec, layer)
     moved = changed(before, values(weights))
     expect(not moved, f"none of the {len(weights)} weights to change",
            lambda: f"changed after one fit step with trainable=False: {_paths(weights, moved)}",

@@ -64,6 +64,17 @@ class Float32Softmax(keras.layers.Layer):
         return input_shape
 
 
+class Float32KernelDense(_Dense):
+    """Breaks check_float64_policy (precision): a "fast kernel" that runs its matmul in float32
+    and casts the result back to the compute dtype. Outputs and weights are float64 under a
+    float64 policy, but the numbers carry float32 precision. Its gradient is right, so
+    check_gradients_match_finite_differences must pass it, at float32 precision."""
+
+    def call(self, inputs):
+        product = tf.matmul(tf.cast(inputs, tf.float32), tf.cast(self.kernel, tf.float32))
+        return tf.cast(product, self.compute_dtype) + self.bias
+
+
 _VECTOR = [(4, 6)]
 
 BROKEN = {
@@ -74,5 +85,6 @@ BROKEN = {
         (Float32PinnedDense, {"units": 3}, _VECTOR),
         (Float32WeightsDense, {"units": 3}, _VECTOR),
         (Float32Softmax, {}, _VECTOR),
+        (Float32KernelDense, {"units": 3}, _VECTOR),
     ],
 }

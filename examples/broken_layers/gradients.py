@@ -62,6 +62,16 @@ class CustomGradientReLUDense(_Dense):
         return _fast_relu(tf.matmul(inputs, self.kernel) + self.bias)
 
 
+class Float32CustomGradientReLUDense(_Dense):
+    """Breaks check_gradients_match_finite_differences at float32 precision: the wrong
+    hand-written ReLU gradient of CustomGradientReLUDense inside a float32 kernel, so the
+    check must find the wrong gradient even where float64 differences are out of reach."""
+
+    def call(self, inputs):
+        product = tf.matmul(tf.cast(inputs, tf.float32), tf.cast(self.kernel, tf.float32))
+        return tf.cast(_fast_relu(product), self.compute_dtype) + self.bias
+
+
 class WeightNoiseDense(_Dense):
     """Breaks check_fit_updates_trainable_weights: in training it adds noise to the kernel
     inside tf.stop_gradient (meant for the noise only), so fit never changes the kernel."""
@@ -148,6 +158,7 @@ BROKEN = {
     ],
     "check_gradients_match_finite_differences": [
         (CustomGradientReLUDense, {"units": 5}, _VECTOR),
+        (Float32CustomGradientReLUDense, {"units": 5}, _VECTOR),
     ],
     "check_fit_updates_trainable_weights": [
         (WeightNoiseDense, {"units": 3}, _VECTOR),

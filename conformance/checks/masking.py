@@ -1,0 +1,351 @@
+"""Masking: masks are used, handed on with the right shape, and never dropped silently.
+
+A mask reaches a layer two ways: as a call argument (``mask=``, ``attention_mask=``, a key
+of a dict argument), declared among the inputs; or attached to its first input, as
+``Embedding(mask_zero=True)`` or ``Masking`` attach one in a model. Checks of how a mask
+is handed on attach the declared ``mask`` input to the first argument, or, when none is
+declared, a padding mask over the first two axes of a sequence input.
+"""
+
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+import keras_compat as compat
+from conformance.catalogue import contract
+from conformance.checks._common import defined_arrays, describe_failure, forward, run_step
+from conformance.inputs import padding_mask
+from conformance.outcomes import ContractViolation, NotApplicable, expect
+from conformance.tensors import flatten, mismatch
+from keras_compat import keras
+
+#: Relative tolerance for "unchanged" outputs at the positions a mask keeps.
+_SAME = 1e-5
+_NO_MASK = "no mask input is declared (give one, e.g. --input mask=2,5:bool)"
+
+
+def claims_mask_support(layer):
+    """Whether the layer says it hands masks on: ``supports_masking``, or a ``compute_mask``
+    of its own (Keras calls it on every masked call, whatever ``supports_masking`` says)."""
+    return bool(layer.supports_masking) or not compat.defined_by_keras(type(layer), "compute_mask")
+
+
+def _consumes_mask(spec):
+    """Whether ``call`` takes the mask of its first input (``mask``, or ``<first>_mask``)."""
+    parameters = spec.call_parameters()
+    first = parameters[0] if parameters else None
+    return "mask" in parameters or f"{first}_mask" in parameters
+
+
+def _first_key(spec):
+    """The input key of the call's first argument, when it is a single tensor; else None."""
+    parameters = spec.call_parameters()
+    first = parameters[0] if parameters else None
+    positional = [key for key, s in spec.inputs if s.name is None]
+    keys = positional or [key for key, s in spec.inputs if s.name == first]
+    return keys[0] if len(keys) == 1 else None
+
+
+class _Masked:
+    """Example inputs as tensors, and the mask to attach to the call's first argument: the
+    declared ``mask`` input, or else a padding mask over a float sequence's time axis."""
+
+    def __init__(self, spec, seed=1):
+        self.spec = spec
+        self.values = spec.inputs.as_tensors(spec.draw(seed=seed))
+        self.first_key = _first_key(spec)
+        if self.first_key is None:
+            raise NotApplicable("the first call argument is not a single tensor to attach a mask to")
+        first = spec.inputs.spec_of(self.first_key)
+        declared = [key for key, s in spec.inputs if s.is_bool and s.name == "mask"]
+        if declared:
+            self.mask = self.values[declared[0]]
+            self.source = f"the declared input {declared[0]!r}"
+            if tuple(self.mask.shape) != first.shape[:len(self.mask.shape)]:
+                raise NotApplicable(f"the declared mask of shape {tuple(self.mask.shape)} does not "
+                                    "cover the leading axes of the first input")
+        elif first.is_float and len(first.shape) == 3:
+            shape = first.shape[:2]
+            self.mask = tf.constant(padding_mask(shape, np.random.default_rng(seed)))
+            self.source = f"a padding mask of shape {shape} attached to the first input"
+        else:
+            raise NotApplicable("no mask to give: no mask input is declared and the first input "
+                                "is not a float sequence (batch, time, features)")
+
+    def attached(self):
+        """A fresh copy of the inputs whose first argument carries the mask (if any)."""
+        values = dict(self.values)
+        first = tf.identity(values[self.first_key])
+        if self.mask is not None:
+            compat.attach_keras_mask(first, self.mask)
+        values[self.first_key] = first
+        return values
+
+
+class _Producing(_Masked):
+    """Example inputs with no mask, for a layer that makes one (``Embedding(mask_zero=True)``)."""
+
+    def __init__(self, spec, seed=1):  # noqa: super() would attach a mask
+        self.spec = spec
+        self.values = spec.inputs.as_tensors(spec.draw(seed=seed))
+        self.first_key = _first_key(spec)
+        self.mask = None
+        self.source = "no input mask"
+
+
+def _mask_setting(spec, layer):
+    """The inputs to check a mask-supporting layer on: with a mask attached when there is one
+    to give; else unmasked, when the layer makes a mask itself; else not applicable."""
+    try:
+        return _Masked(spec)
+    except NotApplicable as no_input_mask:
+        producing = _Producing(spec)
+        if producing.first_key is None:
+            raise
+        declared = layer.compute_mask(producing.values[producing.first_key], None)
+        if declared is None or all(m is None for m in flatten(declared)):
+            raise no_input_mask
+        return producing
+
+
+def _masks_of(outputs):
+    return [compat.keras_mask(tensor) for tensor in flatten(outputs)]
+
+
+def _as_mask_list(declared, count):
+    if declared is None:
+        return [None] * count
+    masks = flatten(declared)
+    return masks + [None] * (count - len(masks))
+
+
+def _describe_mask(mask):
+    return "no mask" if mask is None else f"a mask of shape {tuple(mask.shape)}"
+
+
+def _same_mask(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and np.array_equal(a.astype(bool), b.astype(bool))
+
+
+def _needs_mask_support(layer):
+    if not claims_mask_support(layer):
+        raise NotApplicable("the layer does not support masking (supports_masking is False and "
+                            "compute_mask is Keras's); check_dropped_mask_reported covers it")
+
+
+def _compare_with_compute_mask(outputs, declared, source):
+    """Each output carries the mask ``compute_mask`` declared for it, covering its leading axes."""
+    tensors = flatten(outputs)
+    declared = _as_mask_list(declared, len(tensors))
+    for index, (tensor, on_output, wanted) in enumerate(zip(tensors, _masks_of(outputs), declared)):
+        where = "the output" if len(tensors) == 1 else f"output {index}"
+        expect(_same_mask(on_output, wanted),
+               f"{where} to carry the mask compute_mask returns ({_describe_mask(wanted)}), given "
+               f"{source}", f"{_describe_mask(on_output)} on {where}",
+               hint="a layer that sets its own output mask in call() must agree with compute_mask")
+        if wanted is not None:
+            rank = len(wanted.shape)
+            expect(tuple(wanted.shape) == tuple(tensor.shape[:rank]),
+                   f"a mask covering the leading axes of {where}, of shape {tuple(tensor.shape[:rank])}",
+                   f"compute_mask returns a mask of shape {tuple(wanted.shape)} for {where} of shape "
+                   f"{tuple(tensor.shape)}",
+                   hint="a layer that changes the time axis (pooling, strides, cropping) must "
+                        "override compute_mask, or return None if the output has no time axis")
+
+
+@contract("masking")
+def check_mask_propagation(spec):
+    """A layer that supports masking hands on the mask it declares: each output carries what ``compute_mask`` returns, and a mask covers its output's leading axes."""
+    layer = spec.built()
+    _needs_mask_support(layer)
+    masked = _mask_setting(spec, layer)
+    outputs = spec.call(layer, masked.attached(), training=False)
+    defined_arrays(spec, outputs)
+    first = masked.attached()[masked.first_key]
+    declared = run_step("compute_mask(inputs, mask) to return the output mask",
+                        layer.compute_mask, first, masked.mask)
+    _compare_with_compute_mask(outputs, declared, masked.source)
+
+
+def _hidden_positions(role, values):
+    """(batch, length) bool array of the positions ``role``'s mask hides."""
+    mask = np.asarray(values[role.mask]).astype(bool)
+    return ~mask.any(axis=1) if role.attention else ~mask
+
+
+def _changed_at(spec, array, hidden, key, rng):
+    """``array`` with new values at the ``hidden`` (batch, length) positions."""
+    tensor_spec = spec.inputs.spec_of(key)
+    array = np.array(array)
+    where = hidden.reshape(hidden.shape + (1,) * (array.ndim - 2))
+    where = np.broadcast_to(where, array.shape)
+    if tensor_spec.is_int:
+        span = tensor_spec.high - tensor_spec.low
+        if span < 2:
+            return None
+        shifted = tensor_spec.low + (array - tensor_spec.low + rng.integers(1, span, size=array.shape)) % span
+        replacement = shifted.astype(array.dtype)
+    else:
+        replacement = (array + 3.0 + 2.0 * rng.standard_normal(array.shape)).astype(array.dtype)
+    return np.where(where, replacement, array)
+
+
+def _kept(arrays, hidden):
+    """Each output at the positions kept: outputs whose second axis is the masked axis lose
+    the hidden positions (flattened); other outputs are kept whole."""
+    kept = []
+    for array in arrays:
+        if array.ndim >= 2 and array.shape[:2] == hidden.shape:
+            kept.append(array[~hidden])
+        else:
+            kept.append(array)
+    return kept
+
+
+@contract("masking")
+def check_masked_values_ignored(spec):
+    """A layer given a mask gives, at the positions the mask keeps, outputs that do not depend on the input values at the positions it hides."""
+    roles = spec.inputs.mask_roles()
+    if not roles:
+        raise NotApplicable(_NO_MASK)
+    layer = spec.built()
+    values = spec.draw(seed=1)
+    base = forward(spec, layer, values, training=False)
+    rng = np.random.default_rng(5)
+    checked = 0
+    for role in roles:
+        hidden = _hidden_positions(role, values)
+        if not hidden.any():
+            continue
+        changed = dict(values)
+        for key in role.governs:
+            replacement = _changed_at(spec, values[key], hidden, key, rng)
+            if replacement is not None:
+                changed[key] = replacement
+        if all(changed[key] is values[key] for key in role.governs):
+            continue
+        checked += 1
+        seen = forward(spec, layer, changed, training=False)
+        difference = mismatch(_kept(base, hidden), _kept(seen, hidden), _SAME)
+        expect(not difference,
+               f"the outputs at the positions {role.mask!r} keeps to stay the same when "
+               f"{', '.join(repr(k) for k in role.governs)} change at the {int(hidden.sum())} "
+               "positions it hides", difference,
+               hint="use the mask in call(): average or attend over the kept positions only, "
+                    "and pass the mask on to the sublayers that take one")
+    if not checked:
+        raise NotApplicable("the declared mask hides no position of an input it applies to")
+
+
+class _AttachMask(keras.layers.Layer):
+    """``[x, mask]`` -> ``x`` carrying ``mask``: a mask source for a Functional model."""
+
+    def call(self, inputs):
+        return tf.identity(inputs[0])
+
+    def compute_mask(self, inputs, mask=None):
+        return inputs[1]
+
+
+class _MaskOf(keras.layers.Layer):
+    """``x`` -> the mask ``x`` carries, as a tensor a Functional model can output."""
+
+    def call(self, inputs, mask=None):
+        return tf.identity(mask)
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # the mask is this layer's output
+
+
+def _functional_masks(spec, layer, masked):
+    """The masks a Functional model gives the layer's outputs, when the model attaches the
+    mask to its first input as a mask-producing layer would: (symbolic masks, a model
+    computing the masks that are not None)."""
+    symbols = spec.inputs.symbolic()
+    attached = dict(symbols)
+    model_inputs = [spec.inputs.model_structure(symbols)]
+    if masked.mask is not None:
+        mask_input = keras.Input(shape=tuple(masked.mask.shape[1:]), dtype="bool")
+        attached[masked.first_key] = _AttachMask()([symbols[masked.first_key], mask_input])
+        model_inputs.append(mask_input)
+    outputs = flatten(spec.inputs.call(layer, attached))
+    symbolic = _masks_of(outputs)
+    present = [_MaskOf()(tensor) for tensor, mask in zip(outputs, symbolic) if mask is not None]
+    model = keras.Model(model_inputs, present) if present else None
+    return symbolic, model
+
+
+@contract("masking")
+def check_compute_mask_matches_functional(spec):
+    """``compute_mask`` works on symbolic inputs, and the masks a Functional model gives the layer's outputs equal those of an eager call."""
+    layer = spec.built()
+    _needs_mask_support(layer)
+    masked = _mask_setting(spec, layer)
+    eager = _masks_of(spec.call(layer, masked.attached(), training=False))
+    try:
+        symbolic, model = _functional_masks(spec, layer, masked)
+    except Exception as exc:  # noqa: BLE001 - the layer's masking failed on symbolic inputs
+        raise ContractViolation("the layer, given a masked keras.Input, to build a Functional model",
+                                describe_failure(exc),
+                                hint="compute_mask runs on symbolic tensors in the Functional API: "
+                                     "no .numpy(), NumPy calls or Python branching on values") from exc
+    for index, (on_eager, on_symbolic) in enumerate(zip(eager, symbolic)):
+        where = "the output" if len(eager) == 1 else f"output {index}"
+        expect((on_eager is None) == (on_symbolic is None),
+               f"{where} to carry a mask in a Functional model exactly when it does eagerly "
+               f"({_describe_mask(on_eager)})", f"{_describe_mask(on_symbolic)} in the Functional model")
+    if model is None:
+        return
+    data = [spec.inputs.model_structure(masked.values)] + ([] if masked.mask is None else [masked.mask])
+    computed = run_step("the Functional model to compute the masks on the example inputs",
+                        lambda: flatten(model(data, training=False)))
+    wanted = [mask for mask in eager if mask is not None]
+    for index, (on_eager, on_model) in enumerate(zip(wanted, computed)):
+        where = "the output" if len(wanted) == 1 else f"masked output {index}"
+        expect(_same_mask(on_eager, on_model),
+               f"the mask of {where} in a Functional model to equal the eager one "
+               f"({_describe_mask(on_eager)})",
+               f"{_describe_mask(on_model)}" + (
+                   f" differing at {int(np.sum(np.asarray(on_eager) != np.asarray(on_model)))} positions"
+                   if np.shape(on_eager) == np.shape(on_model) else ""))
+
+
+@contract("masking")
+def check_dropped_mask_reported(spec):
+    """A layer given a masked input it does not consume hands the mask on, or declares it does not support masking so that Keras reports the drop; it never drops it silently."""
+    masked = _Masked(spec)
+    if _consumes_mask(spec):
+        raise NotApplicable("call() takes the mask; check_masked_values_ignored covers how it is used")
+    layer = spec.built()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            outputs = spec.call(layer, masked.attached(), training=False)
+        except Exception as exc:  # noqa: BLE001
+            if compat.reports_dropped_mask(exc):
+                return  # refused with a message: said so
+            raise
+    reported = any(compat.reports_dropped_mask(w.message) for w in caught)
+    defined_arrays(spec, outputs)
+    if any(mask is not None for mask in _masks_of(outputs)) or reported:
+        return
+    claims = claims_mask_support(layer)
+    if not claims:
+        kept_axes = [t for t in flatten(outputs) if tuple(t.shape[:2]) == tuple(masked.mask.shape)]
+        expect(not kept_axes,
+               "the mask handed on, or reported as dropped, for outputs that keep the masked "
+               f"time axis (Keras {compat.KERAS_VERSION} does not report a dropped mask itself)",
+               "the mask dropped without a word: no output mask, no warning",
+               hint="set self.supports_masking = True if the output keeps the time steps, or "
+                    "take mask in call() and use it")
+        return
+    raise ContractViolation(
+        "a layer that claims mask support (supports_masking, or its own compute_mask) to hand "
+        f"the mask on, or to take it in call(), given {masked.source}",
+        "no mask on the output and no mask parameter in call(): the mask is dropped silently",
+        hint="return the mask from compute_mask (or None only when the output has no time "
+             "axis, after using the mask in call())")

@@ -1,0 +1,45 @@
+"""The outputs checks catch their broken layers and pass correct ones; no check passes on a
+layer whose outputs are NaN or None."""
+
+import pytest
+
+from conformance.runner import run_spec
+from conformance.spec import CheckSpec, spec_for_reference
+from examples.broken_layers import outputs as broken
+from keras_compat import keras
+from tests.family_contract import family_tests, passes_correct_targets
+
+GOOD = [
+    pytest.param(CheckSpec(keras.layers.Dense, [(3, 7)], {"units": 4}), id="Dense"),
+    pytest.param(CheckSpec(keras.layers.Embedding, inputs=["3,6:int32@0..20"],
+                           kwargs={"input_dim": 20, "output_dim": 4}), id="Embedding"),
+    pytest.param(CheckSpec(keras.layers.LayerNormalization, inputs=["2,5,3"]), id="LayerNormalization"),
+    pytest.param(spec_for_reference("batch_norm_dropout_block"), id="batch_norm_dropout_block"),
+]
+
+CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
+    "outputs", broken
+)
+test_check_passes_correct_layers = passes_correct_targets(CHECKS, GOOD)
+
+
+class AllNaN(keras.layers.Layer):
+    def call(self, inputs):
+        return inputs * float("nan")
+
+
+class ReturnsNone(keras.layers.Layer):
+    def call(self, inputs):
+        return None
+
+
+@pytest.mark.parametrize("cls, reporter", [(AllNaN, "check_outputs_finite"),
+                                           (ReturnsNone, "check_call_returns_tensors")])
+def test_no_check_passes_on_undefined_outputs(cls, reporter):
+    report = run_spec(CheckSpec(cls, [(3, 4)]))
+    statuses = {r.check: r.status for r in report.results}
+    assert statuses[reporter] == "failed"
+    assert "passed" not in statuses.values(), statuses
+    skipped = [r for r in report.results if r.check != reporter]
+    assert all(r.status == "skipped" for r in skipped)
+    assert all(reporter in r.message for r in skipped if r.message.startswith("not run"))

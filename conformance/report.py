@@ -35,6 +35,9 @@ class TargetReport:
     strict: bool = False
     #: Why the target could not be built and called once; no contract was checked then.
     error: Optional[str] = None
+    #: What the target was called with: input descriptions, constant call keywords, and
+    #: the constructor kwargs (as text where they are not plain JSON values).
+    called_with: dict = field(default_factory=dict)
 
     @property
     def passed(self):
@@ -60,6 +63,7 @@ class TargetReport:
             "target": self.target,
             "passed": self.passed,
             "error": self.error,
+            **self.called_with,
             "results": [asdict(r) for r in self.results],
         }
 

@@ -1,5 +1,6 @@
 """Running checks on targets and turning what happened into results."""
 
+import json
 import time
 
 import keras_compat as compat
@@ -137,6 +138,23 @@ def validate_expected_failures(spec):
         raise ValueError(f"expected failures name unknown checks: {', '.join(unknown)}")
 
 
+def _plain(value):
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value
+
+
+def _called_with(spec):
+    """The target's kwargs, inputs and call keywords, for the report."""
+    return {
+        "kwargs": {key: _plain(value) for key, value in spec.kwargs.items()},
+        "inputs": spec.inputs.texts(),
+        "call_kwargs": {key: _plain(value) for key, value in spec.call_kwargs.items()},
+    }
+
+
 def run_spec(spec, checks=None, on_result=None):
     """Run ``checks`` (default: the whole catalogue) on one spec; a :class:`TargetReport`.
 
@@ -148,7 +166,7 @@ def run_spec(spec, checks=None, on_result=None):
     ]
     started = time.perf_counter()
     unusable = usability_problem(spec)
-    report = TargetReport(target=spec.label, strict=spec.strict)
+    report = TargetReport(target=spec.label, strict=spec.strict, called_with=_called_with(spec))
     if unusable is not None:
         # Every check would stop at the same place: say it once, in one row.
         report.error = unusable

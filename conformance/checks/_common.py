@@ -78,11 +78,22 @@ def describe_shapes(shapes):
     return ", ".join(str(tuple(s)) for s in shapes)
 
 
+def _wrapped_error(exc):
+    """The exception ``exc`` stands for: its explicit cause (``raise ... from``), or the one it
+    replaced with ``from None`` (Keras 2 re-raises the user's error that way). An exception
+    raised while handling another (a fallback that failed too) is itself the error."""
+    inner = exc.__cause__ if exc.__cause__ is not None else (
+        exc.__context__ if exc.__suppress_context__ else None)
+    if inner is not None and type(inner).__name__.startswith("_"):
+        return None  # a framework's private carrier (TensorFlow's _NotOkStatusException)
+    return inner
+
+
 def _root_cause(exc):
     """The innermost exception of a chain (Keras wraps the user's error in its own)."""
     seen = {id(exc)}
-    while (exc.__cause__ or exc.__context__) is not None and id(exc.__cause__ or exc.__context__) not in seen:
-        exc = exc.__cause__ or exc.__context__
+    while _wrapped_error(exc) is not None and id(_wrapped_error(exc)) not in seen:
+        exc = _wrapped_error(exc)
         seen.add(id(exc))
     return exc
 

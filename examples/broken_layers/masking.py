@@ -20,6 +20,7 @@ class MaskIgnoringMeanPool(keras.layers.Layer):
         return None
 
 
+@keras.saving.register_keras_serializable(package="broken_layers")
 class MaskIgnoringAttention(keras.layers.Layer):
     """Breaks check_masked_values_ignored: a dot-product attention block called as
     block(query=..., value=..., attention_mask=...) that accepts the mask and never applies

@@ -32,6 +32,7 @@ class UnguardedNormalize(keras.layers.Layer):
         return inputs / tf.norm(inputs, axis=-1, keepdims=True)
 
 
+@keras.saving.register_keras_serializable(package="broken_layers")
 class OffByOneEmbedding(keras.layers.Layer):
     """Breaks check_input_domain_accepted: allocates input_dim - 1 rows ("ids start at 1")
     but looks ids up unshifted, so the last id of the vocabulary has no row."""
@@ -47,7 +48,7 @@ class OffByOneEmbedding(keras.layers.Layer):
         super().build(input_shape)
 
     def call(self, inputs):
-        return tf.gather(self.embeddings, tf.cast(inputs, "int32"))
+        return tf.gather(tf.convert_to_tensor(self.embeddings), tf.cast(inputs, "int32"))
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim}

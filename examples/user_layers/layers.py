@@ -83,3 +83,52 @@ class TwoTowerModel(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package="user_layers")
+class CrossAttentionBlock(keras.layers.Layer):
+    """A transformer's cross-attention sublayer, called as
+    block(query=..., value=..., attention_mask=...): attention, dropout, residual, norm."""
+
+    def __init__(self, num_heads=2, key_dim=8, dropout=0.1, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.key_dim = key_dim
+        self.dropout = dropout
+        self.attention = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=key_dim)
+        self.drop = keras.layers.Dropout(dropout)
+        self.norm = keras.layers.LayerNormalization()
+        self.supports_masking = True  # the output keeps the query's time steps: hand its mask on
+
+    def call(self, query, value, attention_mask=None, training=None):
+        attended = self.attention(query=query, value=value, attention_mask=attention_mask,
+                                  training=training)
+        return self.norm(query + self.drop(attended, training=training))
+
+    def get_config(self):
+        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
+                "dropout": self.dropout}
+
+
+@keras.saving.register_keras_serializable(package="user_layers")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Token ids -> token embedding + learned position embedding; id 0 is padding, masked."""
+
+    def __init__(self, vocabulary_size, sequence_length, embedding_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.tokens = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True)
+        self.positions = keras.layers.Embedding(sequence_length, embedding_dim)
+
+    def call(self, inputs):
+        positions = tf.range(tf.shape(inputs)[-1])
+        return self.tokens(inputs) + self.positions(positions)
+
+    def compute_mask(self, inputs, mask=None):
+        return self.tokens.compute_mask(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length, "embedding_dim": self.embedding_dim}

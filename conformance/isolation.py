@@ -8,6 +8,7 @@ scratch directories it made are deleted.
 
 import contextlib
 import os
+import queue
 import random
 import shutil
 import tempfile
@@ -74,22 +75,41 @@ class TimedOut(Exception):
     pass
 
 
+class _CheckThread:
+    """A daemon thread that runs the functions handed to it one after another, each inside
+    :func:`isolated` (Keras 3 keeps some global state per thread: it is restored there too).
+    One thread serves many checks; starting a thread per check costs more than most checks."""
+
+    def __init__(self):
+        self.tasks = queue.SimpleQueue()
+        thread = threading.Thread(target=self._serve, name="keras-conformance-check", daemon=True)
+        thread.start()
+
+    def _serve(self):
+        while True:
+            func, outcome, done = self.tasks.get()
+            try:
+                with isolated():
+                    outcome["value"] = func()
+            except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread
+                outcome["error"] = exc
+            done.set()
+
+
+_check_threads = threading.local()  # each calling thread has its own check thread
+
+
 def run_with_timeout(func, timeout):
-    """Run ``func()`` in a worker thread; raise :class:`TimedOut` if it has not returned
-    after ``timeout`` seconds (the thread is then abandoned: Python cannot kill it)."""
-    outcome = {}
-
-    def target():
-        try:
-            with isolated():  # Keras 3 keeps some global state per thread: restore it there too
-                outcome["value"] = func()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target, name="keras-conformance-check", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
+    """Run ``func()`` in a check thread; raise :class:`TimedOut` if it has not returned after
+    ``timeout`` seconds (that thread is then abandoned, as Python cannot kill it, and the
+    next call gets a new one)."""
+    runner = getattr(_check_threads, "runner", None)
+    if runner is None:
+        runner = _check_threads.runner = _CheckThread()
+    outcome, done = {}, threading.Event()
+    runner.tasks.put((func, outcome, done))
+    if not done.wait(timeout):
+        _check_threads.runner = None
         raise TimedOut(f"did not finish within {timeout:g} s")
     if "error" in outcome:
         raise outcome["error"]

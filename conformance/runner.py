@@ -4,16 +4,12 @@ import json
 import time
 
 import keras_compat as compat
+from conformance import worker
 from conformance.catalogue import all_checks, get_check
 from conformance.isolation import TimedOut, isolated, run_with_timeout
-from conformance.outcomes import (
-    ContractViolation,
-    NotApplicable,
-    TargetUnusable,
-    describe_exception,
-)
+from conformance.outcomes import ContractViolation, NotApplicable, describe_exception
 from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport
-from conformance.spec import CheckSpec, ensure_usable
+from conformance.spec import CheckSpec
 from conformance.tensors import as_arrays, non_finite, undefined_outputs
 
 
@@ -69,7 +65,7 @@ def run_check(check, spec, unusable=None, undefined=None):
     """Run one check (a :class:`~conformance.catalogue.Check` or its id) on ``spec``.
 
     ``undefined`` is ``(problem, check id)`` when the target's example outputs are not
-    finite tensors (see :func:`undefined_outputs_problem`): that check reports it, and every
+    finite tensors (see :func:`probe`): that check reports it, and every
     other check is skipped with that reason.
     """
     if isinstance(check, str):
@@ -94,41 +90,38 @@ def run_check(check, spec, unusable=None, undefined=None):
     )
 
 
-def usability_problem(spec):
-    """None if the target builds and runs once, else the reason it does not."""
-    try:
-        with isolated():
-            run_with_timeout(lambda: ensure_usable(spec), spec.timeout)
-    except TargetUnusable as exc:
-        return str(exc)
-    except TimedOut as exc:
-        return f"{spec.label}({spec.kwargs}) could not be built and called: it {exc}"
-    return None
-
-
-def undefined_outputs_problem(spec):
-    """None if the example call in inference returns finite tensors, else ``(what it returns
-    instead, the id of the check that reports it)``; a target that cannot be called at all
-    is :func:`usability_problem`'s."""
+def probe(spec):
+    """Build the target and call it once in inference on its example inputs: ``(unusable,
+    undefined)``. ``unusable`` says why it cannot be built and called (None if it can);
+    ``undefined`` is ``(what the call returned instead of finite tensors, the id of the
+    check that reports it)``, or None."""
     found = {}
 
-    def probe():
-        layer = spec.new()
-        found["outputs"] = spec.call(layer, spec.draw(seed=0), training=False)
+    def build_and_call():
+        instance = spec.new()
+        found["outputs"] = spec.call(instance, spec.draw(seed=0), training=False)
 
     try:
         with isolated():
-            run_with_timeout(probe, spec.timeout)
-    except Exception:  # noqa: BLE001 - not callable at all: usability_problem says why
-        return None
-    outputs = found.get("outputs")
+            run_with_timeout(build_and_call, spec.timeout)
+    except TimedOut as exc:
+        return f"{spec.label}({spec.kwargs}) could not be built and called: it {exc}", None
+    except Exception as exc:  # noqa: BLE001 - any failure here makes every check moot
+        return (f"{spec.label}({spec.kwargs}) could not be built and called on inputs "
+                f"{spec.example_shape_text()}: {describe_exception(exc)}"), None
+    outputs = found["outputs"]
     problem = undefined_outputs(outputs)
     if problem:
-        return f"the example call returned {problem}, not tensors", "check_call_returns_tensors"
-    if spec.has_trait("non_finite_outputs"):
-        return None
-    bad = non_finite(as_arrays(outputs))
-    return (f"the example call's outputs are not finite ({bad})", "check_outputs_finite") if bad else None
+        return None, (f"the example call returned {problem}, not tensors", "check_call_returns_tensors")
+    bad = None if spec.has_trait("non_finite_outputs") else non_finite(as_arrays(outputs))
+    if bad:
+        return None, (f"the example call's outputs are not finite ({bad})", "check_outputs_finite")
+    return None, None
+
+
+def usability_problem(spec):
+    """None if the target builds and runs once, else the reason it does not."""
+    return probe(spec)[0]
 
 
 def validate_expected_failures(spec):
@@ -164,21 +157,19 @@ def run_spec(spec, checks=None, on_result=None):
     checks = all_checks("full") if checks is None else [
         get_check(c) if isinstance(c, str) else c for c in checks
     ]
-    started = time.perf_counter()
-    unusable = usability_problem(spec)
+    if spec.tier == "full" and any(check.tier == "full" for check in checks):
+        worker.prestart()  # its TensorFlow import overlaps the fast checks
     report = TargetReport(target=spec.label, strict=spec.strict, called_with=_called_with(spec))
+    started = time.perf_counter()
+    unusable, undefined = probe(spec)
     if unusable is not None:
         # Every check would stop at the same place: say it once, in one row.
         report.error = unusable
-        result = CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
-                             message=unusable, seconds=round(time.perf_counter() - started, 3))
-        report.results.append(result)
-        if on_result is not None:
-            on_result(result)
-        return report
-    undefined = undefined_outputs_problem(spec)
-    for check in checks:
-        result = run_check(check, spec, undefined=undefined)
+        results = [CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
+                               message=unusable, seconds=round(time.perf_counter() - started, 3))]
+    else:
+        results = (run_check(check, spec, undefined=undefined) for check in checks)
+    for result in results:
         report.results.append(result)
         if on_result is not None:
             on_result(result)

@@ -7,7 +7,6 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from keras_compat import keras
-from conformance.outcomes import TargetUnusable, describe_exception
 from conformance.inputs import CallInputs, TensorInput
 
 #: Traits a user may declare because the checker cannot detect them. Each one turns the
@@ -202,17 +201,6 @@ class CheckSpec:
         reference = self.new_reference()
         self.call(reference, self.draw(seed=0), training=False)
         return reference
-
-
-def ensure_usable(spec):
-    """Construct and call the target once; raise :class:`TargetUnusable` if that fails."""
-    try:
-        spec.built()
-    except Exception as exc:  # noqa: BLE001 - any failure here makes every check moot
-        raise TargetUnusable(
-            f"{spec.label}({spec.kwargs}) could not be built and called on inputs of shape "
-            f"{spec.example_shape_text()}: {describe_exception(exc)}"
-        ) from exc
 
 
 def spec_from_payload(payload):

@@ -13,6 +13,7 @@ import pytest
 
 from conformance.known_good import all_specs
 from conformance.runner import run_spec
+from tests.verdict_sweeps import pinned_statuses
 
 SPECS = all_specs()
 DEFAULT_MODELS = {"reference_models:wide_and_deep", "reference_models:my_model"}
@@ -24,16 +25,19 @@ def _fast_marks(spec):
     return (pytest.mark.slow,) if heavy_model else ()
 
 
-def _problems(spec, tier):
-    report = run_spec(dataclasses.replace(spec, tier=tier))
+def _problems(report):
     return [f"{r.check} [{r.status}]: {r.message}" for r in report.results
             if r.status not in ("passed", "skipped", "xfail")]
 
 
 @pytest.mark.parametrize("spec", [pytest.param(s, id=s.label, marks=_fast_marks(s)) for s in SPECS])
 def test_fast_tier_passes(spec):
-    problems = _problems(spec, "fast")
+    """... and gives the verdicts pinned in tests/verdicts/ (see test_verdicts.py)."""
+    report = run_spec(dataclasses.replace(spec, tier="fast"))
+    problems = _problems(report)
     assert not problems, "\n".join(problems)
+    statuses = {result.check: result.status for result in report.results}
+    assert statuses == pinned_statuses(f"good:{spec.label}")
 
 
 @pytest.mark.parametrize(
@@ -41,5 +45,5 @@ def test_fast_tier_passes(spec):
     [pytest.param(s, id=s.label, marks=() if s.label in FULL_TIER_SAMPLE else pytest.mark.slow) for s in SPECS],
 )
 def test_full_tier_passes(spec):
-    problems = _problems(spec, "full")
+    problems = _problems(run_spec(dataclasses.replace(spec, tier="full")))
     assert not problems, "\n".join(problems)

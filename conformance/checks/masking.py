@@ -48,30 +48,37 @@ def _first_key(spec):
 
 
 class _Masked:
-    """Example inputs as tensors, and the mask to attach to the call's first argument: the
-    declared ``mask`` input, or else a padding mask over a float sequence's time axis."""
+    """Example inputs as tensors, and the mask (or None) the call's first argument carries."""
 
-    def __init__(self, spec, seed=1):
-        self.spec = spec
-        self.values = spec.inputs.as_tensors(spec.draw(seed=seed))
-        self.first_key = _first_key(spec)
-        if self.first_key is None:
+    def __init__(self, values, first_key, mask, source):
+        self.values, self.first_key, self.mask, self.source = values, first_key, mask, source
+
+    @classmethod
+    def with_mask(cls, spec, seed=1):
+        """The declared ``mask`` input attached to the first argument, or else a padding
+        mask over the time axis of a float sequence; not applicable without either."""
+        values = spec.inputs.as_tensors(spec.draw(seed=seed))
+        first_key = _first_key(spec)
+        if first_key is None:
             raise NotApplicable("the first call argument is not a single tensor to attach a mask to")
-        first = spec.inputs.spec_of(self.first_key)
+        first = spec.inputs.spec_of(first_key)
         declared = [key for key, s in spec.inputs if s.is_bool and s.name == "mask"]
         if declared:
-            self.mask = self.values[declared[0]]
-            self.source = f"the declared input {declared[0]!r}"
-            if tuple(self.mask.shape) != first.shape[:len(self.mask.shape)]:
-                raise NotApplicable(f"the declared mask of shape {tuple(self.mask.shape)} does not "
+            mask = values[declared[0]]
+            if tuple(mask.shape) != first.shape[:len(mask.shape)]:
+                raise NotApplicable(f"the declared mask of shape {tuple(mask.shape)} does not "
                                     "cover the leading axes of the first input")
-        elif first.is_float and len(first.shape) == 3:
+            return cls(values, first_key, mask, f"the declared input {declared[0]!r}")
+        if first.is_float and len(first.shape) == 3:
             shape = first.shape[:2]
-            self.mask = tf.constant(padding_mask(shape, np.random.default_rng(seed)))
-            self.source = f"a padding mask of shape {shape} attached to the first input"
-        else:
-            raise NotApplicable("no mask to give: no mask input is declared and the first input "
-                                "is not a float sequence (batch, time, features)")
+            mask = tf.constant(padding_mask(shape, np.random.default_rng(seed)))
+            return cls(values, first_key, mask, f"a padding mask of shape {shape} attached to the first input")
+        raise NotApplicable("no mask to give: no mask input is declared and the first input "
+                            "is not a float sequence (batch, time, features)")
+
+    @classmethod
+    def without_mask(cls, spec, seed=1):
+        return cls(spec.inputs.as_tensors(spec.draw(seed=seed)), _first_key(spec), None, "no input mask")
 
     def attached(self):
         """A fresh copy of the inputs whose first argument carries the mask (if any)."""
@@ -83,30 +90,20 @@ class _Masked:
         return values
 
 
-class _Producing(_Masked):
-    """Example inputs with no mask, for a layer that makes one (``Embedding(mask_zero=True)``)."""
-
-    def __init__(self, spec, seed=1):  # noqa: super() would attach a mask
-        self.spec = spec
-        self.values = spec.inputs.as_tensors(spec.draw(seed=seed))
-        self.first_key = _first_key(spec)
-        self.mask = None
-        self.source = "no input mask"
-
-
 def _mask_setting(spec, layer):
     """The inputs to check a mask-supporting layer on: with a mask attached when there is one
-    to give; else unmasked, when the layer makes a mask itself; else not applicable."""
+    to give; else unmasked, when the layer makes a mask itself (``Embedding(mask_zero=True)``);
+    else not applicable."""
     try:
-        return _Masked(spec)
+        return _Masked.with_mask(spec)
     except NotApplicable as no_input_mask:
-        producing = _Producing(spec)
-        if producing.first_key is None:
+        unmasked = _Masked.without_mask(spec)
+        if unmasked.first_key is None:
             raise
-        declared = layer.compute_mask(producing.values[producing.first_key], None)
+        declared = layer.compute_mask(unmasked.values[unmasked.first_key], None)
         if declared is None or all(m is None for m in flatten(declared)):
             raise no_input_mask
-        return producing
+        return unmasked
 
 
 def _masks_of(outputs):
@@ -317,7 +314,7 @@ def check_compute_mask_matches_functional(spec):
 @contract("masking")
 def check_dropped_mask_reported(spec):
     """A layer given a masked input it does not consume hands the mask on, or declares it does not support masking so that Keras reports the drop; it never drops it silently."""
-    masked = _Masked(spec)
+    masked = _Masked.with_mask(spec)
     if _consumes_mask(spec):
         raise NotApplicable("call() takes the mask; check_masked_values_ignored covers how it is used")
     layer = spec.built()

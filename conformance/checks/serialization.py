@@ -7,8 +7,6 @@ import json
 import marshal
 import os
 import re
-import subprocess
-import sys
 import types
 
 import numpy as np
@@ -21,6 +19,7 @@ from conformance.isolation import scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, describe_exception, expect
 from conformance.spec import DECLARABLE_TRAITS
 from conformance.inputs import load_structure, save_structure
+from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
 from conformance.tensors import as_arrays, mismatch
 
 #: Relative tolerance for "the same outputs" from the same weights and the same graph.
@@ -256,19 +255,14 @@ def check_keras_save_load(spec):
     expect(not difference, "the saved model's outputs after loading", difference)
 
 
-_FRESH_PROCESS_SCRIPT = """
-import sys
-import numpy as np
-import keras_compat as compat
-from conformance.inputs import load_structure, save_structure
-from conformance.loading import load_target
-from conformance.tensors import as_arrays
-target, model_path, inputs_path, outputs_path = sys.argv[1:5]
-load_target(target)
-model = compat.load_model(model_path)
-outputs = as_arrays(model(load_structure(inputs_path), training=False))
-save_structure(outputs_path, outputs)
-"""
+def outputs_in_fresh_process(target, model_path, inputs_path):
+    """Run in a fresh process: import ``target`` (only it), load the ``.keras`` file in safe
+    mode and return its inference outputs on the saved inputs."""
+    from conformance.loading import load_target
+
+    load_target(target)
+    model = compat.load_model(model_path)
+    return as_arrays(model(load_structure(inputs_path), training=False))
 
 
 def _first_error_line(stderr):
@@ -288,24 +282,20 @@ def check_fresh_process_load(spec):
     _, model, x, expected, model_path = _saved_model_file(spec)
     folder = os.path.dirname(model_path)
     inputs_path = os.path.join(folder, "inputs.npz")
-    outputs_path = os.path.join(folder, "outputs.npz")
     save_structure(inputs_path, spec.model_data(model, x))
     timeout = max(30.0, 0.8 * spec.timeout)
-    command = [sys.executable, "-c", _FRESH_PROCESS_SCRIPT, spec.import_path, model_path,
-               inputs_path, outputs_path]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"))
+    where = f"in safe mode in a fresh process importing only {spec.import_path}"
     try:
-        done = subprocess.run(command, cwd=os.getcwd(), env=env, capture_output=True,
-                              text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
+        seen = run_in_fresh_process(f"{__name__}:outputs_in_fresh_process", spec.import_path,
+                                    model_path, inputs_path, timeout=timeout)
+    except WorkerTimeout:
         raise ContractViolation("the model to load in a fresh process",
                                 f"no result within {timeout:g} s") from None
-    expect(done.returncode == 0,
-           f"the model to load in safe mode in a fresh process importing only {spec.import_path}",
-           lambda: _first_error_line(done.stderr),
-           hint="register the class (and its custom objects) at import time with "
-                "keras.saving.register_keras_serializable")
-    seen = load_structure(outputs_path)
+    except WorkerError as exc:
+        raise ContractViolation(f"the model to load {where}", _first_error_line(exc.details) if
+                                exc.details else str(exc),
+                                hint="register the class (and its custom objects) at import time "
+                                     "with keras.saving.register_keras_serializable") from None
     difference = mismatch(expected, seen, _SAME)
     expect(not difference, "the saving process's outputs in the fresh process", difference,
            hint="state that is not in the config or the weights is lost in a new process")

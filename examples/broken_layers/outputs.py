@@ -11,7 +11,7 @@ class ForgetfulReturn(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         if training:
-            outputs = inputs * 0.5
+            outputs = inputs * 0.5  # noqa: F841 - the bug: computed, never returned
         else:
             return inputs * 0.5
 

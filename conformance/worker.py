@@ -1,0 +1,251 @@
+"""Running a function in a fresh process, cheaply: a worker that imports TensorFlow once.
+
+Checks that need a process of their own (loading a saved model where nothing of the saving
+process survives; a TensorFlow runtime configured with several logical devices) used to
+start Python and import TensorFlow each time: seconds per check. Instead, one worker per
+checking process imports TensorFlow, Keras and the checker, never runs an op, and forks a
+child for each request. A child starts as a fresh process would after those imports (no
+target module imported, TensorFlow's runtime not yet initialised, so it may still configure
+devices), runs the function and dies; the worker stays, for the next request and target.
+
+Where ``os.fork`` is missing (Windows), each request starts a fresh interpreter instead.
+"""
+
+import atexit
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+#: Modules the worker imports before it forks: what every child would import anyway.
+_PRELOADED = ("tensorflow", "keras_compat", "conformance.loading", "conformance.inputs",
+              "conformance.tensors", "conformance.spec")
+
+
+class WorkerError(Exception):
+    """The function raised in the child process; the message is its exception line, and
+    ``details`` the child's traceback and error output."""
+
+    def __init__(self, message, details=""):
+        super().__init__(message)
+        self.details = details
+
+
+class WorkerTimeout(WorkerError):
+    pass
+
+
+def _resolve(function_path):
+    module_name, _, name = function_path.partition(":")
+    module = __import__(module_name, fromlist=[name])
+    return getattr(module, name)
+
+
+# -- the worker side ---------------------------------------------------------------------
+
+def _child(function_path, args, result_path, cwd=None):
+    """In the forked child: run the function; write ``("ok", value)`` or ``("error", text,
+    traceback)`` to ``result_path``; exit without running the worker's cleanup."""
+    status = 1
+    try:
+        if cwd is not None:
+            os.chdir(cwd)  # where the checking process is: relative target paths resolve there
+        value = _resolve(function_path)(*args)
+        outcome = ("ok", value)
+        status = 0
+    except BaseException as exc:  # noqa: BLE001 - reported to the client
+        last = f"{type(exc).__name__}: {exc}".strip()
+        outcome = ("error", last, traceback.format_exc())
+    try:
+        with open(result_path, "wb") as handle:
+            pickle.dump(outcome, handle)
+    except Exception:  # noqa: BLE001 - an unpicklable value: say so
+        with open(result_path, "wb") as handle:
+            pickle.dump(("error", "the function's result cannot be sent back", ""), handle)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _run_request(function_path, args, timeout, cwd):
+    """Fork a child for one request and wait for it; the outcome tuple."""
+    with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
+        result_path = os.path.join(folder, "result.pickle")
+        stderr_path = os.path.join(folder, "stderr.txt")
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                os.setsid()  # its own group, so a timeout can end whatever it started
+                fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT, 0o600)
+                os.dup2(fd, 2)
+                _child(function_path, args, result_path, cwd)
+            finally:
+                os._exit(1)
+        deadline = time.monotonic() + timeout
+        while True:
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                break
+            if time.monotonic() > deadline:
+                _kill_group(pid)
+                os.waitpid(pid, 0)
+                return ("timeout", f"no result within {timeout:g} s", "")
+            time.sleep(0.005)
+        if os.path.exists(result_path):
+            with open(result_path, "rb") as handle:
+                return pickle.load(handle)
+        with open(stderr_path, encoding="utf-8", errors="replace") as handle:
+            stderr = handle.read()
+        how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+               else f"exit status {os.WEXITSTATUS(status)}")
+        return ("error", f"the child process died ({how}) without a result", stderr)
+
+
+def _kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _send(stream, obj):
+    data = pickle.dumps(obj)
+    stream.write(struct.pack("!Q", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("the other side closed the channel")
+    (size,) = struct.unpack("!Q", header)
+    return pickle.loads(stream.read(size))
+
+
+def serve():
+    """The worker's loop: requests ``(function path, args, timeout, cwd)`` on stdin, outcomes
+    on stdout; an empty request ends it."""
+    requests, replies = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # prints of the preloaded modules must not corrupt the channel
+    for name in _PRELOADED:
+        __import__(name)
+    _send(replies, ("ready",))
+    while True:
+        try:
+            request = _receive(requests)
+        except EOFError:
+            return
+        if request is None:
+            return
+        _send(replies, _run_request(*request))
+
+
+# -- the client side ---------------------------------------------------------------------
+
+class Worker:
+    """A handle on one worker process; :func:`run_in_fresh_process` uses the shared one."""
+
+    def __init__(self):
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from conformance.worker import serve; serve()"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            cwd=os.getcwd(), env=env,
+        )
+        self.lock = threading.Lock()
+        self.ready = False
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def _wait_ready(self):
+        if not self.ready:
+            reply = _receive(self.process.stdout)
+            if reply != ("ready",):
+                raise WorkerError(f"the worker process did not start: {reply!r}")
+            self.ready = True
+
+    def run(self, function_path, args, timeout):
+        with self.lock:
+            try:
+                self._wait_ready()
+                _send(self.process.stdin, (function_path, tuple(args), timeout, os.getcwd()))
+                return _receive(self.process.stdout)
+            except (EOFError, OSError) as exc:
+                self.process.kill()
+                raise WorkerError(f"the worker process ended unexpectedly ({exc})") from None
+
+    def close(self):
+        if self.alive():
+            try:
+                _send(self.process.stdin, None)
+                self.process.wait(timeout=5)
+            except Exception:  # noqa: BLE001 - it is going away anyway
+                self.process.kill()
+
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def shared_worker():
+    """The worker of this process, started on first use (and at once by :func:`prestart`)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.alive():
+            _shared = Worker()
+            atexit.register(_shared.close)
+        return _shared
+
+
+def prestart():
+    """Start the worker now, so that its TensorFlow import overlaps other work."""
+    if hasattr(os, "fork"):
+        shared_worker()
+
+
+def _run_fresh_interpreter(function_path, args, timeout):
+    """Without fork: a new interpreter for the request (slow, but the same semantics)."""
+    with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
+        request_path = os.path.join(folder, "request.pickle")
+        result_path = os.path.join(folder, "result.pickle")
+        with open(request_path, "wb") as handle:
+            pickle.dump((function_path, tuple(args)), handle)
+        script = ("import pickle, sys\nfrom conformance.worker import _child\n"
+                  "path, args = pickle.load(open(sys.argv[1], 'rb'))\n_child(path, args, sys.argv[2])\n")
+        env = dict(os.environ)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        try:
+            done = subprocess.run([sys.executable, "-c", script, request_path, result_path],
+                                  capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            return ("timeout", f"no result within {timeout:g} s", "")
+        if os.path.exists(result_path):
+            with open(result_path, "rb") as handle:
+                return pickle.load(handle)
+        return ("error", f"the child process died (exit status {done.returncode}) without a result",
+                done.stderr)
+
+
+def run_in_fresh_process(function_path, *args, timeout=120.0):
+    """``module:function(*args)`` run in a fresh process (see the module docstring); its
+    return value, or :class:`WorkerError` / :class:`WorkerTimeout` with the child's error."""
+    if hasattr(os, "fork"):
+        outcome = shared_worker().run(function_path, args, timeout)
+    else:
+        outcome = _run_fresh_interpreter(function_path, args, timeout)
+    if outcome[0] == "ok":
+        return outcome[1]
+    if outcome[0] == "timeout":
+        raise WorkerTimeout(outcome[1])
+    raise WorkerError(outcome[1], outcome[2] if len(outcome) > 2 else "")

@@ -1,0 +1,55 @@
+"""The fresh-process worker: a forked child per request, errors and timeouts reported, the
+worker reused."""
+
+import os
+
+import pytest
+
+from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
+
+HERE = "tests.test_worker"  # how the worker's children import this module
+
+
+def child_pid():
+    return os.getpid()
+
+
+def child_raises():
+    raise ValueError("the child's own error")
+
+
+def child_sleeps(seconds):
+    import time
+
+    time.sleep(seconds)
+
+
+def child_sees_no_tensorflow_runtime():
+    """A child may still configure devices: TensorFlow's runtime is not initialised yet."""
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    return len(tf.config.list_logical_devices("CPU"))
+
+
+def test_each_request_runs_in_a_new_process():
+    first = run_in_fresh_process(f"{HERE}:child_pid")
+    second = run_in_fresh_process(f"{HERE}:child_pid")
+    assert first != second != os.getpid()
+
+
+def test_a_child_error_comes_back_with_its_message():
+    with pytest.raises(WorkerError, match="the child's own error") as caught:
+        run_in_fresh_process(f"{HERE}:child_raises")
+    assert "ValueError" in caught.value.details
+
+
+def test_a_hanging_child_is_stopped_and_the_worker_goes_on():
+    with pytest.raises(WorkerTimeout):
+        run_in_fresh_process(f"{HERE}:child_sleeps", 30, timeout=1.0)
+    assert run_in_fresh_process(f"{HERE}:child_pid") != os.getpid()
+
+
+def test_children_can_configure_logical_devices():
+    assert run_in_fresh_process(f"{HERE}:child_sees_no_tensorflow_runtime") == 2

@@ -14,7 +14,7 @@ import re
 import sys
 import warnings
 
-from conformance.config import UsageError, specs_from_args
+from conformance.config import UsageError, jobs_from_args, specs_from_args
 from conformance.exit_codes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 
 
@@ -72,6 +72,9 @@ def _build_parser():
     check.add_argument("--timeout", type=float, default=None, help="seconds per check (default 180)")
     check.add_argument("--config", default="pyproject.toml",
                        help="pyproject.toml read when no TARGET is given")
+    check.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="check the targets in N worker processes, one report in target "
+                            "order (default 1: all in this process; pyproject key: jobs)")
 
     sub.add_parser("checks", help="list the catalogue of checks: id, family, contract")
     sub.add_parser("references", help="list the reference implementations")
@@ -115,6 +118,7 @@ def _run_check_command(args):
     from conformance.runner import run_spec
 
     _check_run_options(args)
+    jobs = jobs_from_args(args)
     specs, fmt, output = specs_from_args(args)
     if output:
         _prepare_output(output)
@@ -125,9 +129,14 @@ def _run_check_command(args):
     try:
         with warnings.catch_warnings(), tensorflow_logger_quiet():
             warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
-            for spec in specs:
-                progress.start_target(spec.label, len(checks))
-                report.targets.append(run_spec(spec, checks=checks, on_result=progress))
+            if jobs > 1 and len(specs) > 1:
+                from conformance.parallel import check_targets
+
+                report.targets.extend(check_targets(specs, jobs, checks, sys.stderr, mode))
+            else:
+                for spec in specs:
+                    progress.start_target(spec.label, len(checks))
+                    report.targets.append(run_spec(spec, checks=checks, on_result=progress))
     finally:
         progress.close()
     text = render(report, fmt, verbosity=_verbosity(args))

@@ -192,3 +192,23 @@ def specs_from_args(args):
     if args.reference_kwargs and not args.reference:
         raise UsageError("--reference-kwargs needs --reference")
     return [spec_from_entry(entry, defaults)], args.format or "text", args.output
+
+
+def positive_jobs(value, where):
+    """``value`` as a number of worker processes; a one-line usage error unless it is a
+    positive integer."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UsageError(f"{where} takes a positive whole number of worker processes, got {value!r}")
+    return value
+
+
+def jobs_from_args(args):
+    """How many worker processes check the targets: ``--jobs``, else the pyproject table's
+    ``jobs`` when no TARGET is given, else 1 (every target in this process)."""
+    if getattr(args, "jobs", None) is not None:
+        return positive_jobs(args.jobs, "--jobs")
+    if args.target is None:
+        section, _ = read_config(args.config)
+        if "jobs" in section:
+            return positive_jobs(section["jobs"], f"jobs in {args.config}")
+    return 1

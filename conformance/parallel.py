@@ -1,0 +1,364 @@
+"""Checking targets in several worker processes (``--jobs N``), one report in target order.
+
+Each worker is a fresh interpreter started with multiprocessing's ``spawn`` context (never
+``fork``: the checking process has imported TensorFlow, whose runtime does not survive a
+fork). A worker imports the checker once and then checks target after target: it gets
+``(index, payload, check ids)``, rebuilds the spec with
+:func:`~conformance.spec.spec_from_payload` (so its class is imported there, from the
+spec's ``import_path``), runs :func:`~conformance.runner.run_spec` and sends the
+:class:`~conformance.report.TargetReport` back. Requests and reports travel pickled, since
+constructor kwargs may hold functions.
+
+Workers do not import the checking process's ``__main__`` module (multiprocessing's
+spawn would re-run a script without an ``if __name__ == "__main__"`` guard in every
+worker). So a target another process cannot rebuild is checked in this process, while the
+workers check the others: a :class:`~conformance.spec.CheckSpec` without ``import_path``,
+one whose class or kwargs live in ``__main__``, or kwargs that do not pickle (a lambda).
+The command line always gives an ``import_path``, so this concerns the Python API only.
+
+A worker that dies while checking a target (a crash in native code, killed for memory)
+makes that target one ``error`` row saying so, and a new worker takes the remaining
+targets. So does a target that outlives every check's timeout together. The workers are
+ended when the run ends, also on KeyboardInterrupt and on errors.
+"""
+
+import collections
+import contextlib
+import io
+import multiprocessing
+import os
+import pickle
+import shutil
+import signal
+import sys
+import time
+import types
+from multiprocessing.connection import wait
+
+#: Seconds a worker gets to import the checker and TensorFlow, on top of a target's checks.
+START_UP_ALLOWANCE = 120.0
+#: Seconds a worker gets to exit after the run before it is killed.
+EXIT_GRACE = 10.0
+#: Environment variables that size TensorFlow's thread pools; unless the user set them,
+#: the workers share the CPUs between them (see :func:`threads_per_worker`).
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+
+
+def threads_per_worker(jobs, cpus=None):
+    """TensorFlow threads per worker: the CPUs split between ``jobs`` workers, at least 1."""
+    cpus = cpus or os.cpu_count() or 1
+    return max(1, cpus // jobs)
+
+
+# -- the worker side ---------------------------------------------------------------------
+
+def _serve(connection, threads, cwd):
+    """A worker's loop: check each target it is sent, send its report back; ``None`` ends it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run is interrupted
+    os.chdir(cwd)  # where the run started: relative target paths resolve from there
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, str(threads))  # read when TensorFlow's runtime starts
+    import warnings
+
+    from conformance.outcomes import describe_exception
+    from conformance.quiet_tensorflow import tensorflow_logger_quiet
+    from conformance.runner import run_spec
+    from conformance.spec import spec_from_payload
+
+    with warnings.catch_warnings(), tensorflow_logger_quiet():
+        warnings.simplefilter("ignore")  # as the command does in process
+        while True:
+            try:
+                request = connection.recv()
+            except (EOFError, OSError):
+                return  # the checking process went away
+            if request is None:
+                return
+            index, payload, checks = request
+            try:
+                reply = ("report", index, run_spec(spec_from_payload(pickle.loads(payload)), checks=checks))
+            except BaseException as exc:  # noqa: BLE001 - reported as that target's error
+                reply = ("error", index, f"the worker could not check it: {describe_exception(exc)}")
+            try:
+                connection.send(reply)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                connection.send(("error", index, f"its report could not be sent back: {describe_exception(exc)}"))
+
+
+# -- the checking process's side ---------------------------------------------------------
+
+class _Worker:
+    def __init__(self, context, threads, cwd):
+        self.connection, child_end = context.Pipe(duplex=True)
+        self.process = context.Process(target=_serve, args=(child_end, threads, cwd),
+                                       name="keras-conformance-job")
+        with _main_module_hidden():
+            self.process.start()
+        child_end.close()
+        self.index = None  # the target it is checking
+        self.deadline = None
+
+    def send(self, index, payload, checks, deadline):
+        self.index, self.deadline = index, deadline
+        self.connection.send((index, payload, checks))
+
+    def death(self):
+        """How the process ended, in words, once it has."""
+        self.process.join(timeout=5)
+        code = self.process.exitcode
+        if code is None:
+            return "it stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"it was killed by {name}"
+        return f"it exited with status {code}"
+
+    def kill(self):
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.connection.close()
+
+
+def _unusable(spec, message):
+    from conformance.report import UNUSABLE_CHECK, CheckResult, TargetReport
+    from conformance.runner import _called_with
+
+    report = TargetReport(target=spec.label, strict=spec.strict, called_with=_called_with(spec))
+    report.error = message
+    report.results.append(CheckResult(check=UNUSABLE_CHECK, family="construction",
+                                      status="error", message=message))
+    return report
+
+
+@contextlib.contextmanager
+def _main_module_hidden():
+    """While a worker starts, ``__main__`` is a bare module, so that spawn does not make
+    the worker import the checking process's main script."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+class _FromMain(Exception):
+    pass
+
+
+class _Pickler(pickle.Pickler):
+    """A pickler that refuses what only the checking process's ``__main__`` defines."""
+
+    def persistent_id(self, obj):
+        if getattr(obj, "__module__", None) == "__main__":
+            raise _FromMain
+        return None
+
+
+def transferable_payload(spec):
+    """``spec``'s payload, pickled for a worker; None if another process cannot rebuild it."""
+    if spec.import_path is None or spec.import_path.partition(":")[0] == "__main__" \
+            or spec.cls.__module__ == "__main__":
+        return None
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer).dump(spec.to_payload())
+    except Exception:  # noqa: BLE001 - a lambda, a local class...: checked in process instead
+        return None
+    return buffer.getvalue()
+
+
+def _target_seconds(spec, check_count):
+    """How long a worker may take over one target before it is taken for hung: every
+    check's timeout, the probe's, and the worker's start-up."""
+    return spec.timeout * (check_count + 1) + START_UP_ALLOWANCE
+
+
+def run_specs(specs, jobs, checks=None, on_start=None, on_report=None):
+    """Check ``specs`` in ``jobs`` worker processes; their reports, in the order of ``specs``.
+
+    ``checks`` are check ids or checks (default: the whole catalogue). ``on_start(index,
+    spec)`` is called as a target is handed to a worker (or started in this process),
+    ``on_report(index, report)`` as its report arrives. With one job, or one target
+    another process can check, everything runs in this process, as
+    :func:`~conformance.runner.run_spec` does.
+    """
+    from conformance.catalogue import all_checks
+    from conformance.runner import run_spec
+
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
+    checks = all_checks("full") if checks is None else list(checks)
+    check_ids = [check if isinstance(check, str) else check.id for check in checks]
+    specs = list(specs)
+    reports = [None] * len(specs)
+
+    def finish(index, report):
+        reports[index] = report
+        if on_report is not None:
+            on_report(index, report)
+
+    def run_here(index):
+        if on_start is not None:
+            on_start(index, specs[index])
+        finish(index, run_spec(specs[index], checks=check_ids))
+
+    payloads = [transferable_payload(spec) for spec in specs]
+    remote = collections.deque(i for i, payload in enumerate(payloads) if payload is not None)
+    local = collections.deque(i for i, payload in enumerate(payloads) if payload is None)
+    workers = min(jobs, len(remote))
+    if workers <= 1:
+        for index in range(len(specs)):
+            run_here(index)
+        return reports
+
+    context = multiprocessing.get_context("spawn")
+    threads = threads_per_worker(workers)
+    cwd = os.getcwd()  # a check in this process may change it for a while
+    pool, idle, busy = [], [], []
+
+    def replace(worker):
+        worker.kill()
+        pool.remove(worker)
+        if remote:
+            replacement = _Worker(context, threads, cwd)
+            pool.append(replacement)
+            idle.append(replacement)
+
+    try:
+        for _ in range(workers):
+            pool.append(_Worker(context, threads, cwd))
+        idle.extend(pool)
+        while remote or local or busy:
+            while idle and remote:
+                worker, index = idle.pop(), remote.popleft()
+                if on_start is not None:
+                    on_start(index, specs[index])
+                deadline = time.monotonic() + _target_seconds(specs[index], len(check_ids))
+                try:
+                    worker.send(index, payloads[index], check_ids, deadline)
+                except (OSError, ValueError):
+                    pass  # it died: waiting on it below finds out and reports it
+                busy.append(worker)
+            if busy:
+                # With targets to check here, only collect what is there; else wait for
+                # the first report, death or deadline.
+                timeout = 0 if local else max(0.0, min(w.deadline for w in busy) - time.monotonic())
+                ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy],
+                                 timeout=timeout))
+                for worker in list(busy):
+                    outcome = _collect(worker, ready, specs, len(check_ids))
+                    if outcome is None:
+                        continue
+                    busy.remove(worker)
+                    finished, report = outcome
+                    finish(worker.index, report)
+                    if finished:
+                        idle.append(worker)
+                    else:
+                        replace(worker)
+            if local and not (idle and remote):
+                run_here(local.popleft())  # the workers go on meanwhile
+    except BaseException:
+        for worker in pool:
+            worker.kill()
+        raise
+    _close_all(pool)
+    return reports
+
+
+def _collect(worker, ready, specs, check_count):
+    """What became of the target ``worker`` checks: None while it is still at it, else
+    ``(whether the worker can go on, the target's report)``."""
+    spec = specs[worker.index]
+    if worker.connection in ready or worker.process.sentinel in ready:
+        try:
+            reply = worker.connection.recv() if worker.connection.poll() else None
+        except (EOFError, OSError):
+            reply = None
+        if reply is not None:
+            kind, _, value = reply
+            return True, value if kind == "report" else _unusable(spec, value)
+        problem = f"the worker process checking it died ({worker.death()})"
+    elif time.monotonic() > worker.deadline:
+        problem = (f"the worker process checking it took over {_target_seconds(spec, check_count):g} s "
+                   "(every check's timeout together) and was stopped")
+    else:
+        return None
+    return False, _unusable(spec, f"{problem}; its report was lost (check it alone, with --jobs 1, "
+                                  "to see where)")
+
+
+def _close_all(pool):
+    """Ask every worker to exit (each ends its own fresh-process worker on the way), then
+    make sure they did."""
+    for worker in pool:
+        try:
+            worker.connection.send(None)
+        except (OSError, ValueError):
+            pass
+    stop = time.monotonic() + EXIT_GRACE
+    for worker in pool:
+        worker.process.join(timeout=max(0.0, stop - time.monotonic()))
+        worker.kill()
+
+
+class ParallelProgress:
+    """The progress display of a run with workers, on stderr: one line per finished target
+    (in a CI log), or one live line on a terminal; nothing when quiet (see
+    :mod:`conformance.progress` for the modes)."""
+
+    def __init__(self, stream, mode, total_targets):
+        from conformance.progress import LINES, LIVE
+
+        self.stream, self.total = stream, total_targets
+        self.lines, self.live = mode == LINES, mode == LIVE
+        self.running, self.done = {}, 0
+        self.started = time.perf_counter()
+
+    def start(self, index, spec):
+        self.running[index] = spec.label
+        if self.live:
+            self._redraw(f"checking {spec.label.rpartition(':')[2] or spec.label}")
+
+    def report(self, index, report):
+        self.running.pop(index, None)
+        self.done += 1
+        verdict = "ERROR" if report.error is not None else "PASSED" if report.passed else "FAILED"
+        counts = ", ".join(f"{n} {status}" for status, n in report.counts().items() if n)
+        if self.lines:
+            self._write(f"keras-conformance: [{self.done}/{self.total}] {verdict} {report.target} "
+                        f"({counts}) {report.seconds:.1f}s\n")
+        elif self.live:
+            self._redraw(f"{report.target.rpartition(':')[2] or report.target}: {verdict}")
+
+    def close(self):
+        if self.live:
+            self._write("\r\033[K")
+
+    def _redraw(self, what):
+        elapsed = time.perf_counter() - self.started
+        line = (f"[{self.done}/{self.total} targets, {len(self.running)} running] "
+                f"{elapsed:.0f}s  {what}")
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        if len(line) > width:
+            line = line[: max(width - 3, 0)] + "..."
+        self._write(f"\r\033[K{line}")
+
+    def _write(self, text):
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def check_targets(specs, jobs, checks, stream, mode):
+    """The command's run over ``specs`` with ``jobs`` workers: the reports in target order,
+    with progress on ``stream``."""
+    progress = ParallelProgress(stream, mode, len(specs))
+    try:
+        return run_specs(specs, jobs, checks=checks, on_start=progress.start, on_report=progress.report)
+    finally:
+        progress.close()

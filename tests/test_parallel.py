@@ -1,0 +1,189 @@
+"""``--jobs N``: targets checked in spawned worker processes, one report in target order,
+the same verdicts as in process; a crashed or hung worker is one error row; the workers end
+with the run, also when it is interrupted; bad ``jobs`` values are usage errors."""
+
+import json
+import multiprocessing
+import pathlib
+import pickle
+import sys
+import textwrap
+
+import pytest
+
+from keras_compat import keras
+from conformance import cli, parallel
+from conformance.loading import load_target
+from conformance.report import UNUSABLE_CHECK
+from conformance.runner import run_spec
+from conformance.spec import CheckSpec, spec_from_payload
+
+# Each spawned worker imports TensorFlow: keep these tests on one xdist worker, so that two
+# sets of workers do not compete for the same two cores.
+pytestmark = pytest.mark.xdist_group("parallel")
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLE = f"{ROOT / 'examples' / 'broken_layers' / 'shapes.py'}:ShapeLyingDense"
+HELPERS = "tests/parallel_targets.py"  # relative: the workers start where the run started
+LAYERS = f"{keras.__name__}.layers"
+CHEAP_CHECKS = ["check_call_returns_tensors", "check_batch_sizes"]
+
+
+def _pyproject(tmp_path, jobs_line):
+    path = tmp_path / "pyproject.toml"
+    path.write_text(textwrap.dedent(f"""\
+        [tool.keras-conformance]
+        {jobs_line}
+
+        [[tool.keras-conformance.targets]]
+        target = "keras.layers:Dense"
+        kwargs = {{ units = 4 }}
+        inputs = ["3,7"]
+
+        [[tool.keras-conformance.targets]]
+        target = "keras.layers:Activation"
+        kwargs = {{ activation = "relu" }}
+        inputs = ["3,7"]
+
+        [[tool.keras-conformance.targets]]
+        target = "{EXAMPLE}"
+        input_shapes = [[3, 7]]
+        expect_fail = {{ check_output_shapes_agree = "compute_output_shape returns the input shape" }}
+        """))
+    return str(path)
+
+
+def _verdicts(report):
+    return [(t["target"], t["error"], [(r["check"], r["status"]) for r in t["results"]])
+            for t in report["targets"]]
+
+
+def test_the_pyproject_jobs_give_the_serial_verdicts_in_target_order(tmp_path, capsys):
+    config = _pyproject(tmp_path, "jobs = 2")
+    serial = cli.main(["check", "--config", config, "--format", "json", "--jobs", "1"])
+    serial_report = json.loads(capsys.readouterr().out)
+    output = tmp_path / "report.json"
+    jobs = cli.main(["check", "--config", config, "--format", "json", "--output", str(output)])
+    progress = capsys.readouterr().err
+    jobs_report = json.loads(output.read_text())
+    assert jobs == serial == 0
+    assert [t["target"] for t in jobs_report["targets"]] == [
+        "keras.layers:Dense", "keras.layers:Activation", EXAMPLE]
+    assert _verdicts(jobs_report) == _verdicts(serial_report)
+    # One progress line per finished target, in the order they finished.
+    finished = [line for line in progress.splitlines() if line.startswith("keras-conformance: [")]
+    assert [line.split("]")[0] for line in finished] == [f"keras-conformance: [{k}/3" for k in "123"]
+    assert all(" PASSED " in line for line in finished)
+
+
+def _spec(cls, label, import_path, timeout=120.0, **kwargs):
+    return CheckSpec(cls=cls, inputs=["3,7"], kwargs=kwargs, label=label,
+                     import_path=import_path, timeout=timeout)
+
+
+def test_a_crashed_or_hung_worker_is_one_error_row_and_the_rest_is_checked(monkeypatch):
+    # A hung target is stopped after every check's timeout together, plus this allowance.
+    monkeypatch.setattr(parallel, "START_UP_ALLOWANCE", 2.0)
+    specs = [
+        _spec(keras.layers.Dense, "dense", f"{LAYERS}:Dense", units=4),
+        _spec(keras.layers.Activation, "activation", f"{LAYERS}:Activation", activation="relu"),
+        _spec(keras.layers.Dense, "dense without import_path", None, units=2),
+        _spec(load_target(f"{HELPERS}:CrashingLayer"), "crashing", f"{HELPERS}:CrashingLayer"),
+        _spec(load_target(f"{HELPERS}:GilHoldingLayer"), "hanging", f"{HELPERS}:GilHoldingLayer",
+              timeout=1.0),
+    ]
+    arrived = []
+    reports = parallel.run_specs(specs, 2, checks=CHEAP_CHECKS,
+                                 on_report=lambda index, report: arrived.append(index))
+    assert sorted(arrived) == [0, 1, 2, 3, 4]
+    assert [r.target for r in reports] == [s.label for s in specs]
+    assert [r.passed for r in reports[:3]] == [True, True, True]
+    assert [r.status for r in reports[0].results] == ["passed", "passed"]
+    for report, what in zip(reports[3:], ("died (it was killed by SIGKILL)", "took over 5 s")):
+        assert [(r.check, r.status) for r in report.results] == [(UNUSABLE_CHECK, "error")]
+        assert what in report.error and "check it alone" in report.error
+    assert multiprocessing.active_children() == []
+
+
+def test_the_workers_are_spawned_and_end_when_the_run_is_interrupted(monkeypatch):
+    methods = []
+    get_context = multiprocessing.get_context
+    monkeypatch.setattr(parallel.multiprocessing, "get_context",
+                        lambda method=None: methods.append(method) or get_context(method))
+
+    def interrupt(index, spec):
+        if index == 1:  # the first target is with a worker, the second not yet
+            raise KeyboardInterrupt
+
+    specs = [_spec(keras.layers.Dense, f"dense {n}", f"{LAYERS}:Dense", units=n) for n in (2, 3)]
+    with pytest.raises(KeyboardInterrupt):
+        parallel.run_specs(specs, 2, checks=CHEAP_CHECKS, on_start=interrupt)
+    assert methods == ["spawn"]
+    assert multiprocessing.active_children() == []
+
+
+def test_one_target_another_process_can_check_runs_in_this_process(monkeypatch):
+    def no_worker(*args):
+        raise AssertionError("no worker process is needed")
+
+    monkeypatch.setattr(parallel, "_Worker", no_worker)
+    specs = [_spec(keras.layers.Dense, "dense", f"{LAYERS}:Dense", units=4),
+             _spec(keras.layers.Dense, "local", None, units=2)]
+    reports = parallel.run_specs(specs, 4, checks=CHEAP_CHECKS)
+    assert [(r.target, r.passed) for r in reports] == [("dense", True), ("local", True)]
+
+
+def _in_main_module(monkeypatch, function, name):
+    function.__module__, function.__qualname__ = "__main__", name
+    monkeypatch.setattr(sys.modules["__main__"], name, function, raising=False)
+    return function
+
+
+def test_what_goes_to_a_worker_and_back_pickles(monkeypatch):
+    spec = _spec(keras.layers.Dense, "dense", f"{LAYERS}:Dense", units=4)
+    rebuilt = spec_from_payload(pickle.loads(parallel.transferable_payload(spec)))
+    assert (rebuilt.cls, rebuilt.kwargs, rebuilt.label) == (keras.layers.Dense, {"units": 4}, "dense")
+    assert parallel.transferable_payload(_spec(keras.layers.Dense, "x", None, units=4)) is None
+    lambda_spec = CheckSpec(cls=keras.layers.Lambda, inputs=["3,7"], kwargs={"function": lambda x: x},
+                            import_path=f"{LAYERS}:Lambda")
+    assert parallel.transferable_payload(lambda_spec) is None  # checked in process instead
+    # Workers never import the __main__ script: what it defines is checked in process too.
+    in_main = type("InMain", (keras.layers.Layer,), {"__module__": "__main__"})
+    assert parallel.transferable_payload(CheckSpec(cls=in_main, inputs=["3,7"], import_path="__main__:InMain")) is None
+    double = _in_main_module(monkeypatch, lambda x: 2 * x, "double")
+    assert pickle.loads(pickle.dumps(double)) is double  # it would pickle, but by a name of __main__
+    main_function = CheckSpec(cls=keras.layers.Lambda, inputs=["3,7"], kwargs={"function": double},
+                              import_path=f"{LAYERS}:Lambda")
+    assert parallel.transferable_payload(main_function) is None
+    report = run_spec(spec, checks=CHEAP_CHECKS)
+    assert pickle.loads(pickle.dumps(report)) == report
+
+
+def test_the_cpus_are_shared_between_the_workers():
+    assert [parallel.threads_per_worker(jobs, cpus=2) for jobs in (1, 2, 3)] == [2, 1, 1]
+    assert parallel.threads_per_worker(2, cpus=16) == 8
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--jobs", "0"], "--jobs takes a positive whole number of worker processes, got 0"),
+    (["--jobs", "-2"], "--jobs takes a positive whole number of worker processes, got -2"),
+    (["--jobs", "two"], "argument --jobs: invalid int value: 'two'"),
+])
+def test_a_bad_jobs_option_is_a_one_line_usage_error(capsys, argv, message):
+    code = cli.main(["check", f"{LAYERS}:Dense", "--input", "3,7", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("value", ["0", '"2"', "true", "1.5"])
+def test_a_bad_pyproject_jobs_is_a_one_line_usage_error(tmp_path, capsys, value):
+    config = _pyproject(tmp_path, f"jobs = {value}")
+    code = cli.main(["check", "--config", config])
+    err = capsys.readouterr().err
+    assert code == 2 and f"jobs in {config} takes a positive whole number" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_run_specs_refuses_a_bad_jobs_value():
+    with pytest.raises(ValueError, match="jobs must be a positive integer"):
+        parallel.run_specs([], 0)

@@ -13,6 +13,7 @@ FAMILIES = (
     "graph",
     "serialization",
     "dtype",
+    "distribution",
     "reference",
     "model",
 )

@@ -19,6 +19,8 @@ DECLARABLE_TRAITS = {
     "no_float64": "does not support a float64 dtype policy by design",
     "no_mixed_precision": "does not support mixed precision by design",
     "non_finite_outputs": "outputs may hold infinities or NaN by design (e.g. masked logits of -inf)",
+    "per_replica_statistics": "under tf.distribute, training uses statistics of each replica's shard "
+                              "of the batch by design (like plain BatchNormalization)",
 }
 
 @dataclass

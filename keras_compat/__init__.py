@@ -374,3 +374,62 @@ def reports_dropped_mask(message):
     """Whether a warning or error message is Keras saying a mask was dropped or refused."""
     text = str(message)
     return "does not support masking" in text or "destroy the mask" in text
+
+
+# -- tf.distribute ---------------------------------------------------------------------------
+#
+# Under MirroredStrategy both versions make every weight created in the scope a
+# MirroredVariable, split a global batch into contiguous equal shards, scale each replica's
+# loss by its share of the global batch and sum the gradients. They differ in:
+# - add_weight(aggregation=...): a string on Keras 3, a tf.VariableAggregation on Keras 2;
+#   only Keras 2 takes synchronization=...;
+# - plain BatchNormalization's moving statistics: Keras 2 makes them sync-on-read with MEAN
+#   aggregation (each replica updates its own copy from its shard; reading gives the mean
+#   of the copies); Keras 3 makes them mirrored with aggregation "none" (each replica
+#   updates its own copy, the copies drift apart, and reading or saving gives the first
+#   replica's, while predict under the strategy uses each replica's own);
+# - the synchronised batch normalisation: BatchNormalization(synchronized=True) on both
+#   (Keras 2.12+), and on Keras 2 also the deprecated SyncBatchNormalization, which is not
+#   a BatchNormalization subclass there.
+
+
+#: Whether a Functional model keeps a ``training=False`` given explicitly when a layer was
+#: called to build it: Keras 2 does, even inside fit; Keras 3 lets fit's training mode win.
+FUNCTIONAL_KEEPS_EXPLICIT_TRAINING = not KERAS_3
+
+
+#: Keras 3's fit of a model made inside a strategy's scope first averages a batch over the
+#: replicas to build the model symbolically (``Trainer._maybe_symbolic_build``), which
+#: raises for bool inputs (there is no AddN on bool); a model made outside the scope, its
+#: layers and optimizer inside it, trains under the strategy without that step.
+SCOPED_MODEL_FIT_REFUSES_BOOL_INPUTS = KERAS_3
+
+
+def distributed_weight_kwargs(aggregation):
+    """``add_weight`` keyword arguments for a variable whose replicas' updates combine as
+    ``aggregation`` says: ``"sum"`` (a count of samples), ``"mean"`` (a statistic),
+    ``"only_first_replica"`` (a count of steps) or ``"none"``. Keras 3 takes the name; Keras 2
+    a ``tf.VariableAggregation``, and for ``"sum"`` a sync-on-read variable (each replica adds
+    to its own copy, reading adds the copies up), since TensorFlow 2.15 refuses ``assign_add``
+    on a mirrored SUM variable inside a replica context."""
+    if KERAS_3:
+        return {"aggregation": aggregation}
+    kwargs = {"aggregation": getattr(tf.VariableAggregation, aggregation.upper())}
+    if aggregation == "sum":
+        kwargs["synchronization"] = tf.VariableSynchronization.ON_READ
+    return kwargs
+
+
+def per_replica_statistics_layers(layer):
+    """Keras's own layers inside ``layer`` (itself included) that keep batch statistics per
+    replica under a strategy: BatchNormalization not synchronised."""
+    return [sub for sub in [layer] + sublayers(layer)
+            if isinstance(sub, keras.layers.BatchNormalization) and not getattr(sub, "synchronized", False)]
+
+
+def synchronized_batch_normalization():
+    """``(class, kwargs)`` of the batch normalisation whose statistics span the global batch:
+    Keras 2's SyncBatchNormalization, Keras 3's BatchNormalization(synchronized=True)."""
+    if KERAS_3:
+        return keras.layers.BatchNormalization, {"synchronized": True}
+    return keras.layers.experimental.SyncBatchNormalization, {}

@@ -55,6 +55,10 @@ STABLE_IDS = [
     "check_masked_values_ignored",
     "check_compute_mask_matches_functional",
     "check_dropped_mask_reported",
+    "check_distributed_variables",
+    "check_distributed_fit_matches_one_device",
+    "check_distributed_predict_matches_one_device",
+    "check_distributed_save_load",
 ]
 
 

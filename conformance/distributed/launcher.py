@@ -1,0 +1,180 @@
+"""Starting the worker process once per target, and keeping what it found.
+
+The first distribution check of a spec starts the worker, which runs the whole family;
+the other checks of that spec read the cached results. The cache is keyed on the spec's
+payload (and the requested devices), keeps the last :data:`CACHE_SIZE` targets, and lets
+one thread run a given target while the others wait for its results. A worker that
+outlives its timeout (90% of the spec's) is killed, and every check of its targets reports
+it. :func:`prefetch` runs several targets in one worker, paying TensorFlow's start-up
+once (the test-suite does).
+"""
+
+import collections
+import json
+import os
+import pickle
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from conformance.distributed.devices import DEVICES_VARIABLE
+
+CACHE_SIZE = 64
+#: The share of the spec's timeout the worker may use: the first check's own timeout
+#: (the whole timeout) must not fire before the worker has been killed and reported.
+TIMEOUT_SHARE = 0.9
+
+_cache = collections.OrderedDict()
+_lock = threading.Lock()
+
+
+@dataclass
+class FamilyResults:
+    """What the worker found for one target: an outcome per check id (see
+    :func:`conformance.distributed.contracts.run_all`), or why there is none."""
+
+    devices: list = field(default_factory=list)
+    contracts: dict = field(default_factory=dict)
+    skipped: Optional[str] = None  # no contract could run here, by design
+    problem: Optional[tuple] = None  # (expected, seen): the run itself failed
+    seconds: float = 0.0
+
+    def outcome(self, check_id):
+        if self.skipped is not None:
+            return {"status": "skipped", "reason": self.skipped}
+        if self.problem is not None:
+            expected, seen = self.problem
+            return {"status": "failed", "expected": expected, "seen": seen, "hint": None}
+        return self.contracts[check_id]
+
+
+class _Pending:
+    def __init__(self, spec):
+        self.spec = spec
+        self.done = threading.Event()
+        self.results = None
+
+
+def family_results(spec):
+    """The worker's :class:`FamilyResults` for ``spec``, from the cache when another check
+    of the same target already ran it. ``ValueError`` when the spec cannot be sent to
+    another process (no ``import_path``, or kwargs pickle cannot carry)."""
+    return _results_for([spec])[0]
+
+
+def prefetch(specs):
+    """Run the family, in one worker process, on each of ``specs`` not cached yet."""
+    _results_for(specs)
+
+
+def _key(spec):
+    payload = spec.to_payload()
+    try:
+        return pickle.dumps((payload, os.environ.get(DEVICES_VARIABLE)))
+    except Exception as exc:  # noqa: BLE001 - lambdas and local objects do not pickle
+        raise ValueError(f"its kwargs cannot be sent to another process ({exc})") from exc
+
+
+def _results_for(specs):
+    keys = [_key(spec) for spec in specs]
+    owned, entries = {}, []
+    with _lock:
+        for key, spec in zip(keys, specs):
+            if key in _cache:
+                _cache.move_to_end(key)
+            else:
+                _cache[key] = owned[key] = _Pending(spec)
+            entries.append(_cache[key])
+        finished = [key for key, entry in _cache.items() if entry.done.is_set()]
+        for key in finished[:max(0, len(_cache) - CACHE_SIZE)]:
+            del _cache[key]
+    if owned:
+        _run_owned(owned)
+    for entry in entries:
+        entry.done.wait()
+    if any(entry.results is None for entry in entries):
+        raise RuntimeError("the distribution worker could not be started")
+    return [entry.results for entry in entries]
+
+
+def _run_owned(owned):
+    """Run the worker for the entries this thread created, and hand out its results."""
+    try:
+        timeout = TIMEOUT_SHARE * sum(entry.spec.timeout for entry in owned.values())
+        payloads = [pickle.dumps(pickle.loads(key)[0]) for key in owned]
+        for entry, results in zip(owned.values(), _run_worker(payloads, timeout)):
+            entry.results = results
+    finally:
+        with _lock:
+            for key, entry in owned.items():
+                if entry.results is None:  # the launch itself raised: a later check retries
+                    _cache.pop(key, None)
+                entry.done.set()
+
+
+def _import_roots():
+    """The parent's import path, so the worker imports the target's module as it did."""
+    roots = [os.getcwd() if not entry else os.path.abspath(entry) for entry in sys.path]
+    return [root for root in dict.fromkeys(roots) if os.path.isdir(root)]
+
+
+def _run_worker(payloads, timeout):
+    """One :class:`FamilyResults` per pickled payload, from one worker process."""
+    folder = tempfile.mkdtemp(prefix="keras-conformance-distribution-")
+    started = time.perf_counter()
+    try:
+        payloads_path = os.path.join(folder, "payloads.pickle")
+        results_path = os.path.join(folder, "results.json")
+        with open(payloads_path, "wb") as handle:
+            pickle.dump(payloads, handle)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_roots()))
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "conformance.distributed.worker", payloads_path, results_path],
+            cwd=os.getcwd(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            _, stderr = worker.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
+            problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
+                       "timeout)", "the worker process still running; it was killed")
+            seconds = round(time.perf_counter() - started, 3)
+            return [FamilyResults(problem=problem, seconds=seconds)] * len(payloads)
+        return _read_results(results_path, len(payloads), worker.returncode, stderr,
+                             round(time.perf_counter() - started, 3))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _read_results(path, count, returncode, stderr, seconds):
+    if not os.path.exists(path):
+        problem = ("the distribution worker process to run the contracts",
+                   f"it exit with code {returncode}: {_first_error_line(stderr)}")
+        return [FamilyResults(problem=problem, seconds=seconds)] * count
+    with open(path, encoding="utf-8") as handle:
+        document = json.load(handle)
+    if document["skipped"] is not None:
+        skipped = FamilyResults(devices=document["devices"], skipped=document["skipped"], seconds=seconds)
+        return [skipped] * count
+    results = []
+    for target in document["targets"]:
+        found = FamilyResults(devices=document["devices"], contracts=target["contracts"], seconds=seconds)
+        if target["unusable"] is not None:
+            found.problem = ("the target to import in the distribution worker process", target["unusable"])
+        results.append(found)
+    return results
+
+
+def _first_error_line(stderr):
+    """The first exception line of a traceback, or the last line written."""
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit):", line)]
+    text = errors[0] if errors else (lines or ["no error output"])[-1]
+    return text if len(text) <= 300 else text[:297] + "..."

@@ -1,0 +1,211 @@
+"""One target built, trained and run on one device and under a MirroredStrategy.
+
+Every run starts from the same weights (those of a seeded single-device build), takes the
+same inputs and targets, and trains one step of plain SGD on a mean-squared-error loss
+without shuffling or XLA, so that a one-device run and a distributed run differ only in
+how the global batch is split over the replicas.
+"""
+
+import contextlib
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+import keras_compat as compat
+from conformance.inputs import CallInputs
+from conformance.tensors import flatten
+from conformance.wrapping import losses_and_targets
+from keras_compat import keras
+
+LEARNING_RATE = 0.05
+#: Seeds of the global batch, its targets and the initial weights.
+DATA_SEED, TARGET_SEED, WEIGHTS_SEED = 11, 12, 13
+
+
+class Replicas:
+    """A MirroredStrategy over ``devices``, and how to name it in messages."""
+
+    def __init__(self, devices):
+        self.devices = list(devices)
+        self.strategy = tf.distribute.MirroredStrategy(self.devices)
+        self.count = self.strategy.num_replicas_in_sync
+
+    @property
+    def described(self):
+        return f"MirroredStrategy with {self.count} replicas ({', '.join(self.devices)})"
+
+    def global_batch(self, spec):
+        """A global batch of at least two samples per replica, split evenly."""
+        return self.count * max(2, math.ceil(spec.batch_size / self.count))
+
+    def uneven_batch(self, spec):
+        """A batch the replica count does not divide, with a sample for every replica."""
+        return self.count * max(1, math.ceil(spec.batch_size / self.count)) + 1
+
+    def shards(self, structure, batch_size):
+        """``structure`` (an array, a list or a dict of arrays) cut the way the strategy
+        cuts a global batch: contiguous, equal shards in replica order."""
+        size = batch_size // self.count
+        return [_take(structure, slice(r * size, (r + 1) * size)) for r in range(self.count)]
+
+
+def _take(structure, index):
+    if isinstance(structure, dict):
+        return {key: _take(value, index) for key, value in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_take(value, index) for value in structure)
+    return structure[index]
+
+
+# -- models ------------------------------------------------------------------------------
+
+
+def initial_weights(spec):
+    """The weights every run starts from: a seeded build of the target on one device."""
+    keras.utils.set_random_seed(WEIGHTS_SEED)
+    return spec.model_of(spec.built()).get_weights()
+
+
+def scope(replicas):
+    """The strategy's scope, or none for a single-device run (``replicas`` None)."""
+    return replicas.strategy.scope() if replicas is not None else contextlib.nullcontext()
+
+
+def model(spec, weights, replicas=None, inference_only=False):
+    """A model of a new instance holding ``weights``, built under ``replicas``' scope
+    when given. ``inference_only`` calls the target with ``training=False`` even in fit."""
+    with scope(replicas):
+        instance = spec.built()
+    if replicas is not None and _wrapped_outside_scope(spec):
+        built = _inference_model(spec, instance) if inference_only else spec.inputs.wrap(instance)
+    else:
+        with scope(replicas):
+            built = _inference_model(spec, instance) if inference_only else spec.model_of(instance)
+    built.set_weights(weights)
+    return built
+
+
+def _wrapped_outside_scope(spec):
+    """Whether the model around the target must be made outside the strategy's scope (its
+    variables, the target's and the optimizer's, are still made inside it), because Keras
+    cannot fit a model made inside it on these inputs."""
+    return compat.SCOPED_MODEL_FIT_REFUSES_BOOL_INPUTS and any(item.is_bool for _, item in spec.inputs)
+
+
+def _inference_model(spec, instance):
+    """A Functional model calling ``instance`` with ``training=False`` whatever mode fit
+    runs it in, so fit trains its weights without the randomness it has in training."""
+    if compat.FUNCTIONAL_KEEPS_EXPLICIT_TRAINING:
+        symbols = spec.inputs.symbolic()
+        outputs = spec.call(instance, symbols, training=False)
+        return keras.Model(spec.inputs.model_structure(symbols), outputs)
+    return spec.inputs.wrap(_InInference(instance))
+
+
+class _InInference(keras.layers.Layer):
+    """Calls the wrapped target with ``training=False`` on every call."""
+
+    def __init__(self, target, **kwargs):
+        super().__init__(**kwargs)
+        self.target = target
+
+    def call(self, *args, **kwargs):
+        kwargs.pop("training", None)
+        return self.target(*args, training=False, **kwargs)
+
+
+def random_in_training(spec, weights):
+    """Whether two training calls inside one ``tf.function``, from the same weights, give
+    different outputs (dropout, noise): replicas then draw their own numbers by design."""
+    built = model(spec, weights)
+    x = CallInputs.as_tensors(spec.draw(seed=DATA_SEED))
+    step = tf.function(lambda values: spec.call(built, values, training=True))
+    step(x)  # traced first: a target that creates state in training has it from here on
+    start = built.get_weights()
+    outputs = []
+    for _ in range(2):
+        built.set_weights(start)
+        outputs.append([np.asarray(out) for out in flatten(step(x))])
+    return any(not np.array_equal(a, b) for a, b in zip(*outputs))
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """The global batch of a fit step: inputs, targets and the losses per output, and
+    whether any output is floating-point (a loss on integer outputs trains nothing)."""
+
+    values: dict
+    targets: object
+    losses: object
+    size: int
+    trainable: bool
+
+
+def training_batch(spec, weights, size):
+    """A global batch of ``size`` samples, with random targets shaped like the outputs."""
+    values = spec.draw(batch_size=size, seed=DATA_SEED)
+    outputs = spec.call(model(spec, weights), values, training=False)
+    losses, targets = losses_and_targets(outputs, seed=TARGET_SEED)
+    trainable = any(tf.as_dtype(output.dtype).is_floating for output in flatten(outputs))
+    return Batch(values, targets, losses, size, trainable)
+
+
+@dataclass
+class Step:
+    """Where one training step left a model: its loss, and its weights as NumPy arrays."""
+
+    loss: float
+    trainable: list
+    non_trainable: list
+
+
+def weights_of(built):
+    """(trainable, non-trainable) weights of ``built`` as NumPy arrays."""
+    return [value(v) for v in built.trainable_weights], [value(v) for v in built.non_trainable_weights]
+
+
+def value(variable):
+    # np.array() cannot read a sync-on-read variable; a conversion to a tensor aggregates it.
+    return np.array(tf.convert_to_tensor(compat.tf_variable(variable)))
+
+
+def fit_step(spec, built, batch, replicas=None):
+    """One ``fit`` step of SGD on the whole batch (under ``replicas``' scope when given)."""
+    with scope(replicas), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "the model does not have any trainable weights"
+        built.compile(optimizer=keras.optimizers.SGD(learning_rate=LEARNING_RATE), loss=batch.losses,
+                      jit_compile=False)
+        history = built.fit(spec.model_data(built, batch.values), batch.targets, batch_size=batch.size,
+                            epochs=1, shuffle=False, verbose=0)
+    return Step(float(history.history["loss"][0]), *weights_of(built))
+
+
+def predict(spec, built, values, batch_size, replicas=None):
+    """``built.predict`` on ``values`` in batches of ``batch_size`` (under ``replicas``' scope)."""
+    with scope(replicas):
+        return built.predict(spec.model_data(built, values), batch_size=batch_size, verbose=0)
+
+
+# -- calls inside the replicas -------------------------------------------------------------
+
+
+def call_in_replicas(spec, layer, values, batch_size, replicas, training):
+    """``layer`` called on each replica's shard of ``values`` inside ``strategy.run`` in a
+    ``tf.function``, as fit's step calls it."""
+    strategy = replicas.strategy
+    shards = [CallInputs.as_tensors(shard) for shard in replicas.shards(values, batch_size)]
+    distributed = strategy.experimental_distribute_values_from_function(
+        lambda context: shards[context.replica_id_in_sync_group])
+
+    @tf.function
+    def step(per_replica):
+        return strategy.run(lambda shard: spec.call(layer, shard, training=training), args=(per_replica,))
+
+    with strategy.scope():
+        return step(distributed)

@@ -1,0 +1,60 @@
+"""The distribution family's worker process.
+
+``python -m conformance.distributed.worker PAYLOADS RESULTS`` configures the replicas
+first (before anything that could start TensorFlow's runtime, the targets' own modules
+included), rebuilds each spec from the pickled list of payloads
+(:meth:`CheckSpec.to_payload`), runs every distribution contract on each, and writes a JSON
+document to RESULTS::
+
+    {"devices": ["/cpu:0", "/cpu:1"], "skipped": null,
+     "targets": [{"unusable": null, "contracts": {check id: outcome, ...}}, ...]}
+
+``skipped`` is why no contract ran (fewer than two GPUs where GPUs were required);
+a target's ``unusable`` why it could not be rebuilt here (its module does not import).
+"""
+
+import json
+import pickle
+import sys
+
+
+def _write(path, document):
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(document, handle)
+
+
+def main(argv):
+    payloads_path, results_path = argv[1:3]
+    document = {"devices": [], "skipped": None, "targets": []}
+    from conformance.distributed.devices import NoReplicas, configure_replicas
+
+    try:
+        document["devices"] = configure_replicas()
+    except NoReplicas as exc:
+        document["skipped"] = str(exc)
+        _write(results_path, document)
+        return 0
+    with open(payloads_path, "rb") as handle:
+        payloads = pickle.load(handle)  # one pickle each: unpickling imports what it refers to
+    from conformance.distributed.steps import Replicas
+
+    replicas = Replicas(document["devices"])
+    document["targets"] = [_run_target(payload, replicas) for payload in payloads]
+    _write(results_path, document)
+    return 0
+
+
+def _run_target(pickled_payload, replicas):
+    from conformance.distributed.contracts import run_all
+    from conformance.outcomes import describe_exception
+    from conformance.spec import spec_from_payload
+
+    try:
+        spec = spec_from_payload(pickle.loads(pickled_payload))
+    except Exception as exc:  # noqa: BLE001 - the user's module failing to import here
+        return {"unusable": describe_exception(exc), "contracts": {}}
+    return {"unusable": None, "contracts": run_all(spec, replicas)}
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -121,15 +121,45 @@ def matmul_peak(results):
 
 
 def checker(results):
+    """The checker per tier on one layer and over many targets, each next to Keras's internal
+    harness measured in the same run: on the same layer; on the same targets (the checker's
+    seconds on the targets the harness could run); or, for a run that times no target
+    alone (--jobs 2), per-target means."""
     chosen = [r for r in results if r.get("kind") == "checker"]
     if not chosen:
         return None
-    rows = [[r.get("tier") or r.get("harness"), r.get("device"), format_seconds(r.median)]
-            for r in chosen]
+
+    def what(r):
+        return r.get("what") or r.get("tier") or r.get("harness")
+
+    def scope(r):
+        return r.get("scope") or "one layer"  # results written before scopes existed
+
+    harness = {scope(r): r for r in chosen if r.get("harness")}
+    rows, ratios = [], []
+    for r in chosen:
+        targets = r.get("targets", 1)
+        per_target = r.median / targets if targets else None
+        base = None if r.get("harness") else harness.get(scope(r))
+        ratio, basis = None, "-"
+        if base is not None and scope(r) == "one layer":
+            ratio, basis = _ratio(r.median, base.median), "the same layer"
+        elif base is not None and r.get("same_targets_s") is not None \
+                and r.get("harness_targets") == base.get("targets"):
+            ratio, basis = _ratio(r.get("same_targets_s"), base.median), f"the same {base.get('targets')} targets"
+        elif base is not None and per_target and base.get("targets"):
+            ratio, basis = _ratio(per_target, base.median / base.get("targets")), "per-target means"
+        rows.append([what(r), scope(r), str(targets) if targets else "-", str(r.get("device")),
+                     format_seconds(r.median), format_seconds(per_target), format_ratio(ratio), basis])
+        if ratio is not None:
+            ratios.append((f"{what(r)}, {scope(r)}", ratio))
     return Table(
         "The checker's own cost",
-        "How long does checking one layer take, per tier, next to Keras's internal harness?",
-        ["what ran", "device", "median"], rows, [], "",
+        "How long does checking take, per layer and over many targets, next to Keras's internal "
+        "harness on the same targets (it checks far less)?",
+        ["what ran", "scope", "targets", "device", "median", "per target", "checker / harness",
+         "compared on"],
+        rows, ratios, "checker / harness",
     )
 
 

@@ -122,9 +122,9 @@ def matmul_peak(results):
 
 def checker(results):
     """The checker per tier on one layer and over many targets, each next to Keras's internal
-    harness measured in the same run: on the same layer; on the same targets (the checker's
-    seconds on the targets the harness could run); or, for a run that times no target
-    alone (--jobs 2), per-target means."""
+    harness measured in the same run, on the same layer or on the same targets: the seconds
+    of a run timed target by target on the targets the harness could run, or a run
+    (--jobs 2) over exactly those targets."""
     chosen = [r for r in results if r.get("kind") == "checker"]
     if not chosen:
         return None
@@ -146,9 +146,10 @@ def checker(results):
             ratio, basis = _ratio(r.median, base.median), "the same layer"
         elif base is not None and r.get("same_targets_s") is not None \
                 and r.get("harness_targets") == base.get("targets"):
+            # Timed target by target: its seconds on the targets the harness ran.
             ratio, basis = _ratio(r.get("same_targets_s"), base.median), f"the same {base.get('targets')} targets"
-        elif base is not None and per_target and base.get("targets"):
-            ratio, basis = _ratio(per_target, base.median / base.get("targets")), "per-target means"
+        elif base is not None and r.get("harness_targets_only") and targets == base.get("targets"):
+            ratio, basis = _ratio(r.median, base.median), f"the same {targets} targets"
         rows.append([what(r), scope(r), str(targets) if targets else "-", str(r.get("device")),
                      format_seconds(r.median), format_seconds(per_target), format_ratio(ratio), basis])
         if ratio is not None:

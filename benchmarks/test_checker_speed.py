@@ -4,8 +4,10 @@
   after import and a warm-up call (what a user's CI pays per layer once TensorFlow is in);
 - every bundled target (``conformance.known_good.all_specs()`` and the targets of
   ``examples/pyproject.toml``) in the fast tier: in this process, one target after the
-  other, and with ``--jobs 2`` (two spawned worker processes, each importing TensorFlow:
-  their start-up is part of every round, as it is of every ``--jobs 2`` command);
+  other (each timed), and with ``--jobs 2`` (two spawned worker processes, each importing
+  TensorFlow: their start-up is part of every round, as it is of every ``--jobs 2``
+  command); ``--jobs 2`` again on the targets the harness runs, since it times no target
+  alone;
 - Keras's internal harness (``keras_compat.keras_internal_layer_test()``) on the same
   Dense, and on every bundled target it can express: a layer (not a model) called on one
   positional float32 tensor, no call keywords. It takes ``(layer class, kwargs, input
@@ -180,19 +182,24 @@ def test_keras_conformance_many_targets_in_one_process(benchmark, bundled):
     MEASURED["targets"] = len(specs)
 
 
-def test_keras_conformance_many_targets_jobs_2(benchmark, bundled):
+@pytest.mark.parametrize("which", ["every target", "the harness's targets"])
+def test_keras_conformance_many_targets_jobs_2(benchmark, bundled, which):
+    """Every bundled target, and the targets Keras's harness runs alone: --jobs 2 times no
+    target on its own, so its ratio to the harness needs a run on the harness's targets."""
     from conformance.parallel import run_specs
 
-    specs, verdicts = bundled["specs"], []
+    specs = bundled["specs"] if which == "every target" else bundled["harnessed"]
+    verdicts = []
 
     def run_all():
         verdicts[:] = [report.passed for report in run_specs(specs, 2)]
 
-    _info(benchmark, MANY, "keras-conformance, fast tier, --jobs 2", len(specs), scope="many targets",
-          jobs=2)
+    extra = {} if which == "every target" else {"harness_targets_only": True}
+    _info(benchmark, MANY, f"keras-conformance, fast tier, --jobs 2, {which}", len(specs),
+          scope="many targets", jobs=2, **extra)
     benchmark.pedantic(run_all, rounds=MANY_ROUNDS, iterations=1)
     benchmark.extra_info["not_passed"] = [s.label for s, ok in zip(specs, verdicts) if not ok]
-    MEASURED["many, --jobs 2"] = _median(benchmark)
+    MEASURED[f"many, --jobs 2, {which}"] = _median(benchmark)
 
 
 def test_keras_internal_harness_many_targets(benchmark, bundled, capsys):
@@ -208,7 +215,7 @@ def test_keras_internal_harness_many_targets(benchmark, bundled, capsys):
           left_out=bundled["left_out"])
     benchmark.pedantic(run_all, rounds=MANY_ROUNDS, iterations=1)
     MEASURED["many, harness"] = _median(benchmark)
-    ratios = checker_ratios(MEASURED, len(harnessed))
+    ratios = checker_ratios(MEASURED)
     benchmark.extra_info["ratios"] = {name: round(value, 2) for name, value in ratios.items()}
     with capsys.disabled():
         print("\n" + summary_table(MEASURED, len(harnessed), ratios))
@@ -224,23 +231,25 @@ def test_process_start_up(benchmark):
 
 # -- the ratios -------------------------------------------------------------------------
 
-def checker_ratios(measured, harnessed):
-    """checker / harness, where both sides were measured in this run: the same layer; the
-    same targets (the one-process run's seconds on the targets the harness ran); and, for
-    --jobs 2, which times no target alone, the mean seconds per target of each run."""
+def checker_ratios(measured):
+    """checker / harness on the same layer and on the same targets (for the run in one
+    process, its seconds on the targets the harness ran), where both were measured in this
+    run; and --jobs 2 / one process on every target."""
     def ratio(numerator, denominator):
         if numerator is None or not denominator:
             return None
         return numerator / denominator
 
-    get, targets = measured.get, measured.get("targets")
+    get = measured.get
     ratios = {
         "one layer, fast tier": ratio(get("one layer, fast tier"), get("one layer, harness")),
         "one layer, full tier": ratio(get("one layer, full tier"), get("one layer, harness")),
-        "many targets, one process (same targets)": ratio(
+        "harness's targets, one process": ratio(
             get("many, one process, harnessed targets"), get("many, harness")),
-        "many targets, --jobs 2 (per-target means)": ratio(
-            ratio(get("many, --jobs 2"), targets), ratio(get("many, harness"), harnessed)),
+        "harness's targets, --jobs 2": ratio(
+            get("many, --jobs 2, the harness's targets"), get("many, harness")),
+        "every target, --jobs 2 / one process": ratio(
+            get("many, --jobs 2, every target"), get("many, one process")),
     }
     return {name: value for name, value in ratios.items() if value is not None}
 
@@ -257,13 +266,21 @@ def summary_table(measured, harnessed, ratios):
         ("one Dense(4), full tier", seconds("one layer, full tier"), "", ratios.get("one layer, full tier")),
         ("one Dense(4), Keras harness", seconds("one layer, harness"), "", None),
         (f"{targets} targets, one process", seconds("many, one process"),
-         seconds("many, one process", targets), ratios.get("many targets, one process (same targets)")),
-        (f"{targets} targets, --jobs 2", seconds("many, --jobs 2"), seconds("many, --jobs 2", targets),
-         ratios.get("many targets, --jobs 2 (per-target means)")),
+         seconds("many, one process", targets), None),
+        (f"{targets} targets, --jobs 2", seconds("many, --jobs 2, every target"),
+         seconds("many, --jobs 2, every target", targets), None),
+        (f"{harnessed} of them, one process", seconds("many, one process, harnessed targets"),
+         seconds("many, one process, harnessed targets", harnessed),
+         ratios.get("harness's targets, one process")),
+        (f"{harnessed} of them, --jobs 2", seconds("many, --jobs 2, the harness's targets"),
+         seconds("many, --jobs 2, the harness's targets", harnessed), ratios.get("harness's targets, --jobs 2")),
         (f"{harnessed} of them, Keras harness", seconds("many, harness"),
          seconds("many, harness", harnessed), None),
     ]
     lines = [f"{'what ran':<34} {'median':>9} {'per target':>11} {'checker / harness':>18}"]
     lines += [f"{what:<34} {median:>9} {per:>11} {tables.format_ratio(ratio):>18}"
               for what, median, per, ratio in rows]
+    speed_up = ratios.get("every target, --jobs 2 / one process")
+    if speed_up is not None:
+        lines.append(f"--jobs 2 / one process, every target: {tables.format_ratio(speed_up)}")
     return "\n".join(lines)

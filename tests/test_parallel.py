@@ -187,3 +187,26 @@ def test_a_bad_pyproject_jobs_is_a_one_line_usage_error(tmp_path, capsys, value)
 def test_run_specs_refuses_a_bad_jobs_value():
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         parallel.run_specs([], 0)
+
+
+def test_progress_shows_each_finished_target_once():
+    import io
+
+    from conformance.progress import LINES, LIVE, OFF
+    from conformance.report import CheckResult, TargetReport
+
+    spec = _spec(keras.layers.Dense, "pkg.layers:MyDense", f"{LAYERS}:Dense", units=4)
+    report = TargetReport(target=spec.label, results=[
+        CheckResult("check_a", "shapes", "passed", seconds=1.0),
+        CheckResult("check_b", "shapes", "failed", "why", seconds=0.5)])
+    shown = {}
+    for mode in (LINES, LIVE, OFF):
+        stream = io.StringIO()
+        progress = parallel.ParallelProgress(stream, mode, 2)
+        progress.start(0, spec)
+        progress.report(0, report)
+        progress.close()
+        shown[mode] = stream.getvalue()
+    assert shown[LINES] == "keras-conformance: [1/2] FAILED pkg.layers:MyDense (1 passed, 1 failed) 1.5s\n"
+    assert "MyDense: FAILED" in shown[LIVE] and shown[LIVE].endswith("\r\033[K") and "\n" not in shown[LIVE]
+    assert shown[OFF] == ""

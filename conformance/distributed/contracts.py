@@ -40,14 +40,10 @@ def _declared(spec, trait):
         raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
 
 
-def _on_one_device_too(what, reported_by):
-    """A :class:`NotApplicable` for a step that fails without any strategy as well."""
-
-    def raise_skip(exc):
-        raise NotApplicable(f"{what} fails on one device too ({describe_failure(exc)}); "
-                            f"{reported_by} reports it") from exc
-
-    return raise_skip
+def _fails_on_one_device_too(what, reported_by, exc):
+    """Skip: ``what`` raised ``exc`` without any strategy as well, which ``reported_by`` reports."""
+    raise NotApplicable(f"{what} fails on one device too ({describe_failure(exc)}); "
+                        f"{reported_by} reports it") from exc
 
 
 # -- variables -----------------------------------------------------------------------------
@@ -169,7 +165,7 @@ def fit_matches_one_device(spec, replicas):
     try:
         one_device = steps.fit_step(spec, single, batch)
     except Exception as exc:  # noqa: BLE001 - not a distribution problem
-        _on_one_device_too("one fit step", "the gradients family")(exc)
+        _fails_on_one_device_too("one fit step", "the gradients family", exc)
     distributed = run_step(_BUILT_IN_SCOPE, steps.model, spec, weights, replicas, inference_only)
     seen = run_step("one fit step to run under the strategy",
                     steps.fit_step, spec, distributed, batch, replicas)
@@ -203,7 +199,7 @@ def predict_matches_one_device(spec, replicas):
     try:
         expected = as_arrays(steps.predict(spec, steps.model(spec, weights), values, size))
     except Exception as exc:  # noqa: BLE001 - not a distribution problem
-        _on_one_device_too("predict", "the model family")(exc)
+        _fails_on_one_device_too("predict", "the model family", exc)
     distributed = run_step(_BUILT_IN_SCOPE, steps.model, spec, weights, replicas)
     seen = run_step(f"predict to run under the strategy on a batch of {size}",
                     lambda: as_arrays(steps.predict(spec, distributed, values, size, replicas)))
@@ -243,7 +239,7 @@ def _skip_if_one_device_fails_too(spec, weights, batch, path, values):
     try:
         _save_and_load(spec, _trained(spec, steps.model(spec, weights), batch), path, values)
     except Exception as exc:  # noqa: BLE001 - not a distribution problem
-        _on_one_device_too("saving and loading a trained model", "check_keras_save_load")(exc)
+        _fails_on_one_device_too("saving and loading a trained model", "check_keras_save_load", exc)
 
 
 def trained_model_saves(spec, replicas):

@@ -105,7 +105,7 @@ class SamplesSeenPerReplica(_Dense):
                                             trainable=False, **compat.distributed_weight_kwargs("mean"))
 
     def call(self, inputs, training=None):
-        if training and self.trainable:
+        if training:
             self.samples_seen.assign_add(tf.cast(tf.shape(inputs)[0], self.samples_seen.dtype))
         return super().call(inputs)
 

@@ -49,13 +49,15 @@ def _resolve(function_path):
 
 # -- the worker side ---------------------------------------------------------------------
 
-def _child(function_path, args, result_path, cwd=None):
+def _child(function_path, args, result_path, cwd=None, sys_path=()):
     """In the forked child: run the function; write ``("ok", value)`` or ``("error", text,
     traceback)`` to ``result_path``; exit without running the worker's cleanup."""
     status = 1
     try:
         if cwd is not None:
             os.chdir(cwd)  # where the checking process is: relative target paths resolve there
+        # The checking process's import path first, so a target imports here as it did there.
+        sys.path[:0] = [entry for entry in sys_path if entry not in sys.path]
         value = _resolve(function_path)(*args)
         outcome = ("ok", value)
         status = 0
@@ -73,7 +75,7 @@ def _child(function_path, args, result_path, cwd=None):
     os._exit(status)
 
 
-def _run_request(function_path, args, timeout, cwd):
+def _run_request(function_path, args, timeout, cwd, sys_path):
     """Fork a child for one request and wait for it; the outcome tuple."""
     with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
         result_path = os.path.join(folder, "result.pickle")
@@ -84,7 +86,7 @@ def _run_request(function_path, args, timeout, cwd):
                 os.setsid()  # its own group, so a timeout can end whatever it started
                 fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT, 0o600)
                 os.dup2(fd, 2)
-                _child(function_path, args, result_path, cwd)
+                _child(function_path, args, result_path, cwd, sys_path)
             finally:
                 os._exit(1)
         deadline = time.monotonic() + timeout
@@ -132,8 +134,8 @@ def _receive(stream):
 
 
 def serve():
-    """The worker's loop: requests ``(function path, args, timeout, cwd)`` on stdin, outcomes
-    on stdout; an empty request ends it."""
+    """The worker's loop: requests ``(function path, args, timeout, cwd, sys.path)`` on
+    stdin, outcomes on stdout; an empty request ends it."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # prints of the preloaded modules must not corrupt the channel
     for name in _PRELOADED:
@@ -179,7 +181,8 @@ class Worker:
         with self.lock:
             try:
                 self._wait_ready()
-                _send(self.process.stdin, (function_path, tuple(args), timeout, os.getcwd()))
+                request = (function_path, tuple(args), timeout, os.getcwd(), _import_path())
+                _send(self.process.stdin, request)
                 return _receive(self.process.stdout)
             except (EOFError, OSError) as exc:
                 self.process.kill()
@@ -192,6 +195,11 @@ class Worker:
                 self.process.wait(timeout=5)
             except Exception:  # noqa: BLE001 - it is going away anyway
                 self.process.kill()
+
+
+def _import_path():
+    """This process's ``sys.path``, with the current folder spelled out."""
+    return [os.path.abspath(entry or os.curdir) for entry in sys.path]
 
 
 _shared = None
@@ -220,9 +228,10 @@ def _run_fresh_interpreter(function_path, args, timeout):
         request_path = os.path.join(folder, "request.pickle")
         result_path = os.path.join(folder, "result.pickle")
         with open(request_path, "wb") as handle:
-            pickle.dump((function_path, tuple(args)), handle)
+            pickle.dump((function_path, tuple(args), (os.getcwd(), _import_path())), handle)
         script = ("import pickle, sys\nfrom conformance.worker import _child\n"
-                  "path, args = pickle.load(open(sys.argv[1], 'rb'))\n_child(path, args, sys.argv[2])\n")
+                  "path, args, where = pickle.load(open(sys.argv[1], 'rb'))\n"
+                  "_child(path, args, sys.argv[2], *where)\n")
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         try:

@@ -10,20 +10,16 @@ once (the test-suite does).
 """
 
 import collections
-import json
 import os
 import pickle
 import re
-import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Optional
 
 from conformance.distributed.devices import DEVICES_VARIABLE
+from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
 
 CACHE_SIZE = 64
 #: The share of the spec's timeout the worker may use: the first check's own timeout
@@ -118,48 +114,26 @@ def _run_owned(owned):
                 entry.done.set()
 
 
-def _import_roots():
-    """The parent's import path, so the worker imports the target's module as it did."""
-    roots = [os.getcwd() if not entry else os.path.abspath(entry) for entry in sys.path]
-    return [root for root in dict.fromkeys(roots) if os.path.isdir(root)]
-
-
 def _run_worker(payloads, timeout):
-    """One :class:`FamilyResults` per pickled payload, from one worker process."""
-    folder = tempfile.mkdtemp(prefix="keras-conformance-distribution-")
+    """One :class:`FamilyResults` per pickled payload, from one fresh process (a child of
+    the checker's fresh-process worker: TensorFlow imported, its runtime not yet started,
+    so the child can still configure the replicas)."""
     started = time.perf_counter()
     try:
-        payloads_path = os.path.join(folder, "payloads.pickle")
-        results_path = os.path.join(folder, "results.json")
-        with open(payloads_path, "wb") as handle:
-            pickle.dump(payloads, handle)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(_import_roots()))
-        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "conformance.distributed.worker", payloads_path, results_path],
-            cwd=os.getcwd(), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        try:
-            _, stderr = worker.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.communicate()
-            problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
-                       "timeout)", "the worker process still running; it was killed")
-            seconds = round(time.perf_counter() - started, 3)
-            return [FamilyResults(problem=problem, seconds=seconds)] * len(payloads)
-        return _read_results(results_path, len(payloads), worker.returncode, stderr,
-                             round(time.perf_counter() - started, 3))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        document = run_in_fresh_process("conformance.distributed.worker:run_payloads", payloads,
+                                        os.environ.get(DEVICES_VARIABLE), timeout=timeout)
+    except WorkerTimeout:
+        problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
+                   "timeout)", "the process still running; it was killed")
+        return [FamilyResults(problem=problem, seconds=round(time.perf_counter() - started, 3))] * len(payloads)
+    except WorkerError as exc:
+        problem = ("the distribution process to run the contracts",
+                   f"it failed: {_first_error_line(exc.details) if exc.details else exc}")
+        return [FamilyResults(problem=problem, seconds=round(time.perf_counter() - started, 3))] * len(payloads)
+    return _results_of(document, len(payloads), round(time.perf_counter() - started, 3))
 
 
-def _read_results(path, count, returncode, stderr, seconds):
-    if not os.path.exists(path):
-        problem = ("the distribution worker process to run the contracts",
-                   f"it exit with code {returncode}: {_first_error_line(stderr)}")
-        return [FamilyResults(problem=problem, seconds=seconds)] * count
-    with open(path, encoding="utf-8") as handle:
-        document = json.load(handle)
+def _results_of(document, count, seconds):
     if document["skipped"] is not None:
         skipped = FamilyResults(devices=document["devices"], skipped=document["skipped"], seconds=seconds)
         return [skipped] * count

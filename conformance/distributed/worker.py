@@ -23,24 +23,29 @@ def _write(path, document):
         json.dump(document, handle)
 
 
-def main(argv):
-    payloads_path, results_path = argv[1:3]
+def run_payloads(payloads, mode=None):
+    """The results document for the pickled ``payloads``, in a process whose TensorFlow
+    runtime has not started yet (a child of :mod:`conformance.worker`, or :func:`main`)."""
     document = {"devices": [], "skipped": None, "targets": []}
     from conformance.distributed.devices import NoReplicas, configure_replicas
 
     try:
-        document["devices"] = configure_replicas()
+        document["devices"] = configure_replicas(mode)
     except NoReplicas as exc:
         document["skipped"] = str(exc)
-        _write(results_path, document)
-        return 0
-    with open(payloads_path, "rb") as handle:
-        payloads = pickle.load(handle)  # one pickle each: unpickling imports what it refers to
+        return document
     from conformance.distributed.steps import Replicas
 
     replicas = Replicas(document["devices"])
     document["targets"] = [_run_target(payload, replicas) for payload in payloads]
-    _write(results_path, document)
+    return document
+
+
+def main(argv):
+    payloads_path, results_path = argv[1:3]
+    with open(payloads_path, "rb") as handle:
+        payloads = pickle.load(handle)  # one pickle each: unpickling imports what it refers to
+    _write(results_path, run_payloads(payloads))
     return 0
 
 

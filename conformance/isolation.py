@@ -86,6 +86,7 @@ class _CheckThread:
         thread.start()
 
     def _serve(self):
+        compat.prepare_thread()
         while True:
             func, outcome, done = self.tasks.get()
             try:

@@ -61,15 +61,15 @@ def losses_and_targets(outputs, seed=0):
 
 
 def fit_one_step(spec, instance, seed=1, learning_rate=0.1):
-    """Compile the target's model (SGD, mean squared error) and run one training step of
-    ``fit`` on one batch of random targets (``train_on_batch``: the same ``train_step``,
-    without the epoch loop, run eagerly: what the step does to the weights is the same,
-    and it costs no tracing); returns the model."""
+    """Compile the target's model (SGD, mean squared error, no XLA) and run one training
+    step of ``fit`` on one batch of random targets: ``train_on_batch``, the same traced
+    ``train_step`` without the epoch loop and its callbacks. (Not run eagerly: a
+    ``train_step`` that works only eagerly would then pass.) Returns the model."""
     model = spec.model_of(instance)
     inputs = spec.draw(seed=seed)
     losses, targets = losses_and_targets(spec.call(model, inputs, training=False), seed=seed + 1)
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate), loss=losses,
-                  run_eagerly=True)
+                  jit_compile=False)
     with warnings.catch_warnings():  # "the model does not have any trainable weights"
         warnings.simplefilter("ignore", UserWarning)
         model.train_on_batch(spec.model_data(model, inputs), targets)

@@ -65,6 +65,18 @@ def registered_name(obj):
     return keras.saving.get_registered_name(obj)
 
 
+def prepare_thread():
+    """Make the calling (non-main) thread save as the main thread does. Keras 2 keeps its
+    "save in the .keras format" switch per thread, set only in the thread that imported it:
+    elsewhere, the first .keras save sets it to off on the way out, and every later
+    ``model.save("x.keras")`` in that thread tries HDF5. Keras 3 has no such switch."""
+    if not KERAS_3:
+        from importlib import import_module
+
+        saving_lib = import_module(f"{keras.__name__.split('.')[0]}.src.saving.saving_lib")
+        saving_lib._SAVING_V3_ENABLED.value = True
+
+
 def save_model(model, path):
     """Save a whole model in the native ``.keras`` format."""
     path = str(path)

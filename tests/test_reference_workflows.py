@@ -1,4 +1,9 @@
-"""Each form of each reference trains, evaluates, predicts, summarises and round-trips."""
+"""Each form of each reference trains, evaluates, predicts, summarises and round-trips.
+
+Training runs on one form of each reference in the default run (the subclassed one where
+there is one: the form most likely to break); ``--run-slow`` trains every form.
+(tests/test_reference_styles.py checks that the forms agree on outputs and gradients.)
+"""
 
 import json
 import pathlib
@@ -23,12 +28,25 @@ FORMS = [
 ]
 
 
+def _trained_in_the_default_run(name):
+    styles = reference_models.get(name).styles
+    return "subclassed" if "subclassed" in styles else styles[0]
+
+
+TRAINED_FORMS = [
+    pytest.param(name, style, id=f"{name}-{style}",
+                 marks=() if style == _trained_in_the_default_run(name) else pytest.mark.slow)
+    for name in reference_models.names()
+    for style in reference_models.get(name).styles
+]
+
+
 def _model(name, style):
     ref = reference_models.get(name)
     return ref, ensure_model(ref.build(style), ref.shapes())
 
 
-@pytest.mark.parametrize("name, style", FORMS)
+@pytest.mark.parametrize("name, style", TRAINED_FORMS)
 def test_fit_evaluate_predict_and_summary_work(name, style):
     ref, model = _model(name, style)
     compile_kwargs = dict(ref.compile_kwargs) or {"optimizer": "adam", "loss": "mse"}

@@ -2,8 +2,10 @@
 known-good target the status pinned in tests/verdicts/ (fast tier; the known-good sweep's
 statuses are compared in test_known_good.py, which runs it anyway).
 
-After a deliberate change of verdicts, regenerate with ``python scripts/pin_verdicts.py`` on
-each Keras (tox -e tf215, tf221, tf221-legacy) and review the diff.
+The default run pins a sample, the first broken layer of every family (every check on
+each); ``--run-slow`` pins every broken layer. After a deliberate change of verdicts,
+regenerate with ``python scripts/pin_verdicts.py`` on each Keras (tox -e tf215, tf221,
+tf221-legacy) and review the diff.
 """
 
 import pytest
@@ -13,6 +15,31 @@ from tests.verdict_sweeps import broken_specs, pinned_statuses, target_statuses
 BROKEN = broken_specs()
 
 
-@pytest.mark.parametrize("label", sorted(BROKEN))
+def _family(label):
+    return label.split(":")[1]
+
+
+def _marks(label, sampled):
+    marks = [] if label in sampled else [pytest.mark.slow]
+    if _family(label) == "distribution":
+        # Beside tests/test_checks_distribution.py, which runs the family on these layers
+        # in one worker process: the verdicts here then read its cached results.
+        marks.append(pytest.mark.xdist_group("distribution"))
+    return marks
+
+
+def _first_of_each_family(labels):
+    firsts = {}
+    for label in labels:
+        firsts.setdefault(_family(label), label)
+    return set(firsts.values())
+
+
+_SAMPLE = _first_of_each_family(BROKEN)
+
+
+@pytest.mark.parametrize(
+    "label", [pytest.param(label, marks=_marks(label, _SAMPLE)) for label in sorted(BROKEN)]
+)
 def test_broken_layer_verdicts_are_pinned(label):
     assert target_statuses(BROKEN[label]) == pinned_statuses(label)

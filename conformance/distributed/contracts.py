@@ -283,7 +283,7 @@ CONTRACTS = {
 def _outcome(contract, spec, replicas):
     try:
         with isolated():
-            keras.backend.clear_session()
+            compat.reset_session()
             contract(spec, replicas)
     except NotApplicable as exc:
         return {"status": "skipped", "reason": str(exc)}

@@ -28,12 +28,13 @@ import io
 import multiprocessing
 import os
 import pickle
-import shutil
 import signal
 import sys
 import time
 import types
 from multiprocessing.connection import wait
+
+from conformance.progress import ParallelProgress
 
 #: Seconds a worker gets to import the checker and TensorFlow, on top of a target's checks.
 START_UP_ALLOWANCE = 120.0
@@ -305,53 +306,6 @@ def _close_all(pool):
     for worker in pool:
         worker.process.join(timeout=max(0.0, stop - time.monotonic()))
         worker.kill()
-
-
-class ParallelProgress:
-    """The progress display of a run with workers, on stderr: one line per finished target
-    (in a CI log), or one live line on a terminal; nothing when quiet (see
-    :mod:`conformance.progress` for the modes)."""
-
-    def __init__(self, stream, mode, total_targets):
-        from conformance.progress import LINES, LIVE
-
-        self.stream, self.total = stream, total_targets
-        self.lines, self.live = mode == LINES, mode == LIVE
-        self.running, self.done = {}, 0
-        self.started = time.perf_counter()
-
-    def start(self, index, spec):
-        self.running[index] = spec.label
-        if self.live:
-            self._redraw(f"checking {spec.label.rpartition(':')[2] or spec.label}")
-
-    def report(self, index, report):
-        self.running.pop(index, None)
-        self.done += 1
-        verdict = "ERROR" if report.error is not None else "PASSED" if report.passed else "FAILED"
-        counts = ", ".join(f"{n} {status}" for status, n in report.counts().items() if n)
-        if self.lines:
-            self._write(f"keras-conformance: [{self.done}/{self.total}] {verdict} {report.target} "
-                        f"({counts}) {report.seconds:.1f}s\n")
-        elif self.live:
-            self._redraw(f"{report.target.rpartition(':')[2] or report.target}: {verdict}")
-
-    def close(self):
-        if self.live:
-            self._write("\r\033[K")
-
-    def _redraw(self, what):
-        elapsed = time.perf_counter() - self.started
-        line = (f"[{self.done}/{self.total} targets, {len(self.running)} running] "
-                f"{elapsed:.0f}s  {what}")
-        width = shutil.get_terminal_size((80, 24)).columns - 1
-        if len(line) > width:
-            line = line[: max(width - 3, 0)] + "..."
-        self._write(f"\r\033[K{line}")
-
-    def _write(self, text):
-        self.stream.write(text)
-        self.stream.flush()
 
 
 def check_targets(specs, jobs, checks, stream, mode):

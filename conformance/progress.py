@@ -26,12 +26,40 @@ def _is_terminal(stream):
         return False
 
 
-class Progress:
+class _StatusDisplay:
+    """Writes to ``stream``: whole lines, or one live line redrawn in place."""
+
+    def __init__(self, stream, mode):
+        self.stream, self.mode = stream, mode
+        self.started = time.perf_counter()
+
+    def elapsed(self):
+        return time.perf_counter() - self.started
+
+    def close(self):
+        if self.mode == LIVE:
+            self._write("\r\033[K")
+
+    def _show_live(self, line):
+        # A line longer than the terminal wraps, and \r could then not erase it.
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        if len(line) > width:
+            line = line[: max(width - 3, 0)] + "..."
+        self._write(f"\r\033[K{line}")
+
+    def _write(self, text):
+        self.stream.write(text)
+        self.stream.flush()
+
+
+class Progress(_StatusDisplay):
+    """The progress of a run that checks one target after another in this process."""
+
     def __init__(self, stream, mode, total_targets):
-        self.stream, self.mode, self.total_targets = stream, mode, total_targets
+        super().__init__(stream, mode)
+        self.total_targets = total_targets
         self.target_index = 0
         self.label, self.total_checks, self.done, self.problems = "", 0, 0, 0
-        self.started = time.perf_counter()
 
     def start_target(self, label, total_checks):
         self.target_index += 1
@@ -49,22 +77,38 @@ class Progress:
         if self.mode == LIVE:
             self._redraw(f"{result.check}: {result.status}")
 
-    def close(self):
-        if self.mode == LIVE:
-            self._write("\r\033[K")
-
     def _redraw(self, what):
-        elapsed = time.perf_counter() - self.started
         failed = f", {self.problems} failed" if self.problems else ""
         name = self.label.rpartition(":")[2] or self.label
-        line = (f"[{self.target_index}/{self.total_targets}] {name}  {self.done}/{self.total_checks} "
-                f"checks{failed}, {elapsed:.0f}s  {what}")
-        # A line longer than the terminal wraps, and \r could then not erase it.
-        width = shutil.get_terminal_size((80, 24)).columns - 1
-        if len(line) > width:
-            line = line[: max(width - 3, 0)] + "..."
-        self._write(f"\r\033[K{line}")
+        self._show_live(f"[{self.target_index}/{self.total_targets}] {name}  {self.done}/{self.total_checks} "
+                        f"checks{failed}, {self.elapsed():.0f}s  {what}")
 
-    def _write(self, text):
-        self.stream.write(text)
-        self.stream.flush()
+
+class ParallelProgress(_StatusDisplay):
+    """The progress of a run with worker processes: one line per finished target (in a CI
+    log), or one live line on a terminal."""
+
+    def __init__(self, stream, mode, total_targets):
+        super().__init__(stream, mode)
+        self.total = total_targets
+        self.running, self.done = {}, 0
+
+    def start(self, index, spec):
+        self.running[index] = spec.label
+        if self.mode == LIVE:
+            self._redraw(f"checking {spec.label.rpartition(':')[2] or spec.label}")
+
+    def report(self, index, report):
+        self.running.pop(index, None)
+        self.done += 1
+        verdict = "ERROR" if report.error is not None else "PASSED" if report.passed else "FAILED"
+        counts = ", ".join(f"{n} {status}" for status, n in report.counts().items() if n)
+        if self.mode == LINES:
+            self._write(f"keras-conformance: [{self.done}/{self.total}] {verdict} {report.target} "
+                        f"({counts}) {report.seconds:.1f}s\n")
+        elif self.mode == LIVE:
+            self._redraw(f"{report.target.rpartition(':')[2] or report.target}: {verdict}")
+
+    def _redraw(self, what):
+        self._show_live(f"[{self.done}/{self.total} targets, {len(self.running)} running] "
+                        f"{self.elapsed():.0f}s  {what}")

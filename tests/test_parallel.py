@@ -192,7 +192,7 @@ def test_run_specs_refuses_a_bad_jobs_value():
 def test_progress_shows_each_finished_target_once():
     import io
 
-    from conformance.progress import LINES, LIVE, OFF
+    from conformance.progress import LINES, LIVE, OFF, ParallelProgress
     from conformance.report import CheckResult, TargetReport
 
     spec = _spec(keras.layers.Dense, "pkg.layers:MyDense", f"{LAYERS}:Dense", units=4)
@@ -202,7 +202,7 @@ def test_progress_shows_each_finished_target_once():
     shown = {}
     for mode in (LINES, LIVE, OFF):
         stream = io.StringIO()
-        progress = parallel.ParallelProgress(stream, mode, 2)
+        progress = ParallelProgress(stream, mode, 2)
         progress.start(0, spec)
         progress.report(0, report)
         progress.close()

@@ -38,8 +38,13 @@ def load_target(target):
     where, name = target.split(":")
     if not where or not name:
         raise TargetError(f"TARGET {target!r} is missing its module or its class name")
+    import keras_compat as compat
+
     try:
-        module = _import_file(where) if where.endswith(".py") else importlib.import_module(where)
+        if where.endswith(".py"):
+            module = _import_file(where)
+        else:
+            module = importlib.import_module(compat.target_module(where))
     except TargetError:
         raise
     except Exception as exc:  # noqa: BLE001 - any import failure is the user's target
@@ -52,8 +57,6 @@ def load_target(target):
             raise TargetError(f"{where!r} has no attribute {name!r}") from None
     if not isinstance(obj, type):
         raise TargetError(f"{target!r} is not a class")
-    from keras_compat import keras
-
-    if not issubclass(obj, keras.layers.Layer):
+    if not issubclass(obj, compat.keras.layers.Layer):
         raise TargetError(f"{target!r} is not a keras.layers.Layer or keras.Model subclass")
     return obj

@@ -77,6 +77,15 @@ def prepare_thread():
         saving_lib._SAVING_V3_ENABLED.value = True
 
 
+def target_module(name):
+    """The module a target's module path means here. With tf-keras (``TF_USE_LEGACY_KERAS=1``)
+    the checker runs ``tf.keras``, which is the ``tf_keras`` package, while ``import keras``
+    still gives Keras 3: a target written as ``keras.layers:Dense`` means ``tf_keras``'s."""
+    if USES_LEGACY_KERAS and (name == "keras" or name.startswith("keras.")):
+        return "tf_keras" + name[len("keras"):]
+    return name
+
+
 def reset_session():
     """Clear Keras's global state (name counters, the graph) without the full garbage
     collection Keras 3's ``clear_session`` runs by default (a fifth of a second in a large

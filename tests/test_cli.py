@@ -139,3 +139,12 @@ def test_console_script_runs_in_a_real_process():
     assert completed.returncode == 2
     assert "keras-conformance: error: cannot import 'nope'" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+def test_a_keras_module_path_names_the_keras_the_checker_runs():
+    """With tf-keras (TF_USE_LEGACY_KERAS=1), ``import keras`` is still Keras 3 while the
+    checker runs tf.keras: ``keras.layers:Dense`` must name tf.keras's Dense there too."""
+    from conformance.loading import load_target
+    from keras_compat import keras
+
+    assert load_target("keras.layers:Dense") is keras.layers.Dense

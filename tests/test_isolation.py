@@ -85,3 +85,36 @@ def test_bad_specs_are_refused_with_a_clear_message(bad):
     arguments.update(bad)
     with pytest.raises(ValueError):
         CheckSpec(**arguments)
+
+
+def test_the_random_sequence_of_a_seeded_session_goes_on_as_if_no_check_had_run():
+    from conformance.isolation import isolated
+
+    tf.random.set_seed(5)
+    try:
+        saved = compat.tf_global_seed()
+        expected = tf.random.uniform([3]).numpy()
+        compat.restore_tf_global_seed(saved)
+        with isolated():
+            tf.random.set_seed(7)
+            tf.random.uniform([3])
+        assert np.array_equal(tf.random.uniform([3]).numpy(), expected)
+    finally:
+        compat.restore_tf_global_seed((None, None))
+
+
+def test_a_check_that_leaves_the_seed_alone_does_not_reset_it(monkeypatch):
+    """Setting TensorFlow's seed clears its kernel cache, which doubles the cost of every
+    op after it: the checker sets it again only when a check changed it."""
+    from tensorflow.python.eager import context
+
+    calls = []
+    original = context.Context._set_global_seed
+    monkeypatch.setattr(context.Context, "_set_global_seed",
+                        lambda self, seed: calls.append(seed) or original(self, seed))
+    spec = CheckSpec(keras.layers.Dense, [(3, 4)], {"units": 2})
+    assert run_check("check_get_config_json", spec).status == "passed"
+    assert calls == []
+    seed = compat.tf_global_seed()[0]
+    assert run_check("check_build_runs_once", CheckSpec(Vandal, [(3, 4)])).status == "failed"
+    assert calls[-1] == seed != 99  # Vandal set a seed of 99: the checker put the test's back

@@ -7,6 +7,8 @@ checking process imports TensorFlow, Keras and the checker, never runs an op, an
 child for each request. A child starts as a fresh process would after those imports (no
 target module imported, TensorFlow's runtime not yet initialised, so it may still configure
 devices), runs the function and dies; the worker stays, for the next request and target.
+Requests run side by side: a long one (the distribution family, started early in the
+background) does not hold up a short one (a saved model loaded in a fresh process).
 
 Where ``os.fork`` is missing (Windows), each request starts a fresh interpreter instead.
 """
@@ -75,6 +77,10 @@ def _child(function_path, args, result_path, cwd=None, sys_path=()):
     os._exit(status)
 
 
+#: An outcome sent as the child wrote it: ``(_PICKLED, bytes of the pickled outcome)``.
+_PICKLED = "pickled"
+
+
 def _run_request(function_path, args, timeout, cwd, sys_path):
     """Fork a child for one request and wait for it; the outcome tuple."""
     with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
@@ -101,7 +107,7 @@ def _run_request(function_path, args, timeout, cwd, sys_path):
             time.sleep(0.005)
         if os.path.exists(result_path):
             with open(result_path, "rb") as handle:
-                return pickle.load(handle)
+                return _PICKLED, handle.read()  # unpickled by the client, which imports what it needs
         with open(stderr_path, encoding="utf-8", errors="replace") as handle:
             stderr = handle.read()
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
@@ -134,13 +140,21 @@ def _receive(stream):
 
 
 def serve():
-    """The worker's loop: requests ``(function path, args, timeout, cwd, sys.path)`` on
-    stdin, outcomes on stdout; an empty request ends it."""
+    """The worker's loop: requests ``(request id, function path, args, timeout, cwd,
+    sys.path)`` on stdin, ``(request id, outcome)`` on stdout in the order they finish;
+    an empty request ends it."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # prints of the preloaded modules must not corrupt the channel
     for name in _PRELOADED:
         __import__(name)
+    reply_lock = threading.Lock()
     _send(replies, ("ready",))
+
+    def answer(request_id, request):
+        outcome = _run_request(*request)
+        with reply_lock:
+            _send(replies, (request_id, outcome))
+
     while True:
         try:
             request = _receive(requests)
@@ -148,13 +162,17 @@ def serve():
             return
         if request is None:
             return
-        _send(replies, _run_request(*request))
+        # A thread per request only forks and waits: it imports nothing, and os.fork holds
+        # the import lock while it forks, so no child starts with it taken.
+        threading.Thread(target=answer, args=(request[0], request[1:]), daemon=True).start()
 
 
 # -- the client side ---------------------------------------------------------------------
 
 class Worker:
-    """A handle on one worker process; :func:`run_in_fresh_process` uses the shared one."""
+    """A handle on one worker process; :func:`run_in_fresh_process` uses the shared one.
+    Several threads may run requests at once: a reader thread hands each reply to the
+    thread waiting for it."""
 
     def __init__(self):
         env = dict(os.environ)
@@ -164,42 +182,80 @@ class Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=os.getcwd(), env=env,
         )
-        self.lock = threading.Lock()
-        self.ready = False
+        self.lock = threading.Lock()  # guards the request channel and the waiting table
+        self.waiting = {}  # request id -> [threading.Event, outcome]
+        self.next_id = 0
+        self.ended = None  # why the channel closed, once it has
+        threading.Thread(target=self._read_replies, name="keras-conformance-worker-replies",
+                         daemon=True).start()
 
     def alive(self):
-        return self.process.poll() is None
+        return self.process.poll() is None and self.ended is None
 
-    def _wait_ready(self):
-        if not self.ready:
+    def _read_replies(self):
+        try:
             reply = _receive(self.process.stdout)
             if reply != ("ready",):
                 raise WorkerError(f"the worker process did not start: {reply!r}")
-            self.ready = True
+            while True:
+                request_id, outcome = _receive(self.process.stdout)
+                with self.lock:
+                    slot = self.waiting.pop(request_id)
+                slot[1] = outcome
+                slot[0].set()
+        except (EOFError, OSError, WorkerError) as exc:
+            self._end(f"the worker process ended unexpectedly ({exc})")
 
-    def run(self, function_path, args, timeout):
+    def _end(self, why):
         with self.lock:
+            self.ended = why
+            pending, self.waiting = self.waiting, {}
+        for slot in pending.values():
+            slot[1] = ("error", why, "")
+            slot[0].set()
+        self.process.kill()
+
+    def run(self, function_path, args, timeout, where=None):
+        """The outcome of ``function_path(*args)`` in a child; ``where`` is the folder and
+        import path it runs with (:func:`calling_context`; by default this thread's now)."""
+        cwd, sys_path = where or calling_context()
+        slot = [threading.Event(), None]
+        with self.lock:
+            if self.ended is not None:
+                raise WorkerError(self.ended)
+            request_id, self.next_id = self.next_id, self.next_id + 1
+            self.waiting[request_id] = slot
             try:
-                self._wait_ready()
-                request = (function_path, tuple(args), timeout, os.getcwd(), _import_path())
+                request = (request_id, function_path, tuple(args), timeout, cwd, sys_path)
                 _send(self.process.stdin, request)
-                return _receive(self.process.stdout)
-            except (EOFError, OSError) as exc:
-                self.process.kill()
-                raise WorkerError(f"the worker process ended unexpectedly ({exc})") from None
+            except OSError as exc:
+                self.waiting.pop(request_id, None)
+                failed = f"the worker process ended unexpectedly ({exc})"
+            else:
+                failed = None
+        if failed is not None:
+            self._end(failed)
+            raise WorkerError(failed)
+        slot[0].wait()  # the worker itself stops a child at its timeout and says so
+        outcome = slot[1]
+        if outcome[0] == _PICKLED:
+            return pickle.loads(outcome[1])
+        return outcome
 
     def close(self):
         if self.alive():
             try:
-                _send(self.process.stdin, None)
+                with self.lock:
+                    _send(self.process.stdin, None)
                 self.process.wait(timeout=5)
             except Exception:  # noqa: BLE001 - it is going away anyway
                 self.process.kill()
 
 
-def _import_path():
-    """This process's ``sys.path``, with the current folder spelled out."""
-    return [os.path.abspath(entry or os.curdir) for entry in sys.path]
+def calling_context():
+    """``(current folder, sys.path with that folder spelled out)``: where a child runs from,
+    so that the target imports there as it does here."""
+    return os.getcwd(), [os.path.abspath(entry or os.curdir) for entry in sys.path]
 
 
 _shared = None
@@ -222,13 +278,13 @@ def prestart():
         shared_worker()
 
 
-def _run_fresh_interpreter(function_path, args, timeout):
+def _run_fresh_interpreter(function_path, args, timeout, where=None):
     """Without fork: a new interpreter for the request (slow, but the same semantics)."""
     with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
         request_path = os.path.join(folder, "request.pickle")
         result_path = os.path.join(folder, "result.pickle")
         with open(request_path, "wb") as handle:
-            pickle.dump((function_path, tuple(args), (os.getcwd(), _import_path())), handle)
+            pickle.dump((function_path, tuple(args), where or calling_context()), handle)
         script = ("import pickle, sys\nfrom conformance.worker import _child\n"
                   "path, args, where = pickle.load(open(sys.argv[1], 'rb'))\n"
                   "_child(path, args, sys.argv[2], *where)\n")
@@ -246,13 +302,14 @@ def _run_fresh_interpreter(function_path, args, timeout):
                 done.stderr)
 
 
-def run_in_fresh_process(function_path, *args, timeout=120.0):
+def run_in_fresh_process(function_path, *args, timeout=120.0, where=None):
     """``module:function(*args)`` run in a fresh process (see the module docstring); its
-    return value, or :class:`WorkerError` / :class:`WorkerTimeout` with the child's error."""
+    return value, or :class:`WorkerError` / :class:`WorkerTimeout` with the child's error.
+    ``where``: see :meth:`Worker.run`."""
     if hasattr(os, "fork"):
-        outcome = shared_worker().run(function_path, args, timeout)
+        outcome = shared_worker().run(function_path, args, timeout, where)
     else:
-        outcome = _run_fresh_interpreter(function_path, args, timeout)
+        outcome = _run_fresh_interpreter(function_path, args, timeout, where)
     if outcome[0] == "ok":
         return outcome[1]
     if outcome[0] == "timeout":

@@ -53,3 +53,22 @@ def test_a_hanging_child_is_stopped_and_the_worker_goes_on():
 
 def test_children_can_configure_logical_devices():
     assert run_in_fresh_process(f"{HERE}:child_sees_no_tensorflow_runtime") == 2
+
+
+def test_a_long_request_does_not_hold_up_a_short_one():
+    import threading
+    import time
+
+    finished = {}
+
+    def long_request():
+        run_in_fresh_process(f"{HERE}:child_sleeps", 3)
+        finished["long"] = time.monotonic()
+
+    thread = threading.Thread(target=long_request)
+    thread.start()
+    time.sleep(0.2)  # the long request is sent first
+    run_in_fresh_process(f"{HERE}:child_pid")
+    finished["short"] = time.monotonic()
+    thread.join()
+    assert finished["short"] < finished["long"]

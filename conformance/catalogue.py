@@ -1,7 +1,7 @@
 """The catalogue of contract checks: one function per contract, registered by family."""
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 FAMILIES = (
     "construction",
@@ -33,6 +33,9 @@ class Check:
     tier: str = "fast"
     kinds: tuple = ("layer", "model")
     needs_reference: bool = False
+    #: ``start(spec)``, when given, begins the check's slow part in the background before
+    #: its turn (the runner calls it once per run of the check); the check then finishes it.
+    start: Optional[Callable] = None
 
     def __call__(self, spec):
         return self.func(spec)
@@ -41,12 +44,13 @@ class Check:
         return self.tier == "fast" or tier == "full"
 
 
-def contract(family, tier="fast", kinds=("layer", "model"), needs_reference=False):
+def contract(family, tier="fast", kinds=("layer", "model"), needs_reference=False, start=None):
     """Register the decorated ``check_<contract>(spec)`` function.
 
     Its docstring's first line is the contract, stated in one sentence. ``tier="full"``
     marks checks that start a subprocess or export a SavedModel. ``kinds`` limits the
-    check to layers or models (a ``keras.Model`` subclass counts as a model).
+    check to layers or models (a ``keras.Model`` subclass counts as a model). ``start``
+    begins the check's work in the background (see :attr:`Check.start`).
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
@@ -70,6 +74,7 @@ def contract(family, tier="fast", kinds=("layer", "model"), needs_reference=Fals
             tier=tier,
             kinds=tuple(kinds),
             needs_reference=needs_reference,
+            start=start,
         )
         return func
 

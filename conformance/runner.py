@@ -148,6 +148,16 @@ def _called_with(spec):
     }
 
 
+def _start_in_background(spec, checks):
+    """Let the checks that can begin their slow part now (the distribution family's worker
+    process) do so, to run beside the checks before them."""
+    started = set()
+    for check in checks:
+        if check.start is not None and check.start not in started and _not_applicable_reason(check, spec) is None:
+            started.add(check.start)
+            check.start(spec)
+
+
 def run_spec(spec, checks=None, on_result=None):
     """Run ``checks`` (default: the whole catalogue) on one spec; a :class:`TargetReport`.
 
@@ -168,6 +178,8 @@ def run_spec(spec, checks=None, on_result=None):
         results = [CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
                                message=unusable, seconds=round(time.perf_counter() - started, 3))]
     else:
+        if undefined is None:
+            _start_in_background(spec, checks)
         results = (run_check(check, spec, undefined=undefined) for check in checks)
     for result in results:
         report.results.append(result)

@@ -18,7 +18,7 @@ from conformance.distributed import launcher
 from conformance.distributed.contracts import CONTRACTS
 from conformance.distributed.devices import DEVICES_VARIABLE, NoReplicas, configure_replicas
 from conformance.known_good import all_specs
-from conformance.runner import run_check
+from conformance.runner import run_check, run_spec
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import distribution as broken
 from keras_compat import keras
@@ -130,7 +130,7 @@ def test_the_family_runs_in_the_full_tier_only():
 def test_checks_of_one_target_share_one_worker(monkeypatch):
     started = []
 
-    def fake_worker(payloads, timeout):
+    def fake_worker(payloads, timeout, where=None):
         started.append(payloads)
         passed = {check_id: {"status": "passed"} for check_id in CHECKS}
         return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], contracts=passed) for _ in payloads]
@@ -143,6 +143,21 @@ def test_checks_of_one_target_share_one_worker(monkeypatch):
     for thread in threads:
         thread.join()
     assert len(started) == 1 and len(started[0]) == 1
+
+
+def test_a_full_tier_run_starts_the_family_in_the_background_before_its_turn(monkeypatch):
+    runs = []
+
+    def fake_worker(payloads, timeout, where=None):
+        runs.append(threading.current_thread().name)
+        passed = {check_id: {"status": "passed"} for check_id in CHECKS}
+        return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], contracts=passed) for _ in payloads]
+
+    monkeypatch.setattr(launcher, "_run_worker", fake_worker)
+    spec = _layer(keras.layers.Dense, ["8,7"], {"units": 7})
+    report = run_spec(spec, checks=["check_no_weights_after_init", *CHECKS])
+    assert [r.status for r in report.results] == ["passed"] * (1 + len(CHECKS))
+    assert runs == ["keras-conformance-distribution"]
 
 
 def test_a_worker_past_the_timeout_is_killed_and_reported():

@@ -2,8 +2,9 @@
 
 TensorFlow fixes its devices when it starts, so these checks run in a worker process of
 their own with several replicas: two logical CPU devices, or the visible GPUs when there
-are two or more (see :mod:`conformance.distributed`). The first of these checks to run on
-a target starts the worker, which runs them all; the others read its results. The target
+are two or more (see :mod:`conformance.distributed`). The runner starts that worker in the
+background as soon as the run begins, and it runs them all beside the other families; each
+check reads its results. The target
 must be importable in that process: the spec needs an ``import_path``.
 
 A target random in training (dropout, noise) is trained with ``training=False`` in the fit
@@ -34,25 +35,25 @@ def _verdict(spec, check_id):
         raise ContractViolation(outcome["expected"], outcome["seen"], outcome.get("hint"))
 
 
-@contract("distribution", tier="full")
+@contract("distribution", tier="full", start=launcher.start)
 def check_distributed_variables(spec):
     """Built and called in a ``MirroredStrategy`` scope, every variable of the target is mirrored or sync-on-read, and calls inside the replicas create none."""
     _verdict(spec, "check_distributed_variables")
 
 
-@contract("distribution", tier="full")
+@contract("distribution", tier="full", start=launcher.start)
 def check_distributed_fit_matches_one_device(spec):
     """One ``fit`` step on a global batch split over the replicas gives the loss, trainable weights and non-trainable state of one step on one device."""
     _verdict(spec, "check_distributed_fit_matches_one_device")
 
 
-@contract("distribution", tier="full")
+@contract("distribution", tier="full", start=launcher.start)
 def check_distributed_predict_matches_one_device(spec):
     """``predict`` under the strategy, on a batch the replica count does not divide, gives the single-device outputs."""
     _verdict(spec, "check_distributed_predict_matches_one_device")
 
 
-@contract("distribution", tier="full")
+@contract("distribution", tier="full", start=launcher.start)
 def check_distributed_save_load(spec):
     """A model built and trained under the strategy saves as ``.keras`` and loads outside it with the same weights and outputs."""
     _verdict(spec, "check_distributed_save_load")

@@ -1,7 +1,8 @@
 """Starting the worker process once per target, and keeping what it found.
 
-The first distribution check of a spec starts the worker, which runs the whole family;
-the other checks of that spec read the cached results. The cache is keyed on the spec's
+The runner starts the worker in the background when a run that includes the family begins
+(:func:`start`), or else the first distribution check of a spec does; the worker runs the
+whole family, and the checks read the cached results. The cache is keyed on the spec's
 payload (and the requested devices), keeps the last :data:`CACHE_SIZE` targets, and lets
 one thread run a given target while the others wait for its results. A worker that
 outlives its timeout (90% of the spec's) is killed, and every check of its targets reports
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from conformance.distributed.devices import DEVICES_VARIABLE
-from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
+from conformance.worker import WorkerError, WorkerTimeout, calling_context, run_in_fresh_process
 
 CACHE_SIZE = 64
 #: The share of the spec's timeout the worker may use: the first check's own timeout
@@ -64,6 +65,25 @@ def family_results(spec):
     return _results_for([spec])[0]
 
 
+def start(spec):
+    """Begin running the family on ``spec`` in a background thread; :func:`family_results`
+    then waits for it. A spec that cannot be sent is left to the checks to report."""
+    try:
+        _key(spec)
+    except ValueError:
+        return
+    # The folder and import path now, not when the thread gets to it: a check may move.
+    threading.Thread(target=_start_quietly, args=(spec, calling_context()),
+                     name="keras-conformance-distribution", daemon=True).start()
+
+
+def _start_quietly(spec, where):
+    try:
+        _results_for([spec], where)
+    except Exception:  # noqa: BLE001 - the family's checks run it again and report why
+        pass
+
+
 def prefetch(specs):
     """Run the family, in one worker process, on each of ``specs`` not cached yet."""
     _results_for(specs)
@@ -77,7 +97,7 @@ def _key(spec):
         raise ValueError(f"its kwargs cannot be sent to another process ({exc})") from exc
 
 
-def _results_for(specs):
+def _results_for(specs, where=None):
     keys = [_key(spec) for spec in specs]
     owned, entries = {}, []
     with _lock:
@@ -91,7 +111,7 @@ def _results_for(specs):
         for key in finished[:max(0, len(_cache) - CACHE_SIZE)]:
             del _cache[key]
     if owned:
-        _run_owned(owned)
+        _run_owned(owned, where)
     for entry in entries:
         entry.done.wait()
     if any(entry.results is None for entry in entries):
@@ -99,12 +119,12 @@ def _results_for(specs):
     return [entry.results for entry in entries]
 
 
-def _run_owned(owned):
+def _run_owned(owned, where=None):
     """Run the worker for the entries this thread created, and hand out its results."""
     try:
         timeout = TIMEOUT_SHARE * sum(entry.spec.timeout for entry in owned.values())
         payloads = [pickle.dumps(pickle.loads(key)[0]) for key in owned]
-        for entry, results in zip(owned.values(), _run_worker(payloads, timeout)):
+        for entry, results in zip(owned.values(), _run_worker(payloads, timeout, where)):
             entry.results = results
     finally:
         with _lock:
@@ -114,14 +134,14 @@ def _run_owned(owned):
                 entry.done.set()
 
 
-def _run_worker(payloads, timeout):
+def _run_worker(payloads, timeout, where=None):
     """One :class:`FamilyResults` per pickled payload, from one fresh process (a child of
     the checker's fresh-process worker: TensorFlow imported, its runtime not yet started,
     so the child can still configure the replicas)."""
     started = time.perf_counter()
     try:
         document = run_in_fresh_process("conformance.distributed.worker:run_payloads", payloads,
-                                        os.environ.get(DEVICES_VARIABLE), timeout=timeout)
+                                        os.environ.get(DEVICES_VARIABLE), timeout=timeout, where=where)
     except WorkerTimeout:
         problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
                    "timeout)", "the process still running; it was killed")

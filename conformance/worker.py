@@ -16,6 +16,7 @@ Where ``os.fork`` is missing (Windows), each request starts a fresh interpreter 
 import atexit
 import os
 import pickle
+import shutil
 import signal
 import struct
 import subprocess
@@ -81,20 +82,26 @@ def _child(function_path, args, result_path, cwd=None, sys_path=()):
 _PICKLED = "pickled"
 
 
-def _run_request(function_path, args, timeout, cwd, sys_path):
-    """Fork a child for one request and wait for it; the outcome tuple."""
-    with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
-        result_path = os.path.join(folder, "result.pickle")
-        stderr_path = os.path.join(folder, "stderr.txt")
-        pid = os.fork()
-        if pid == 0:  # the child
-            try:
-                os.setsid()  # its own group, so a timeout can end whatever it started
-                fd = os.open(stderr_path, os.O_WRONLY | os.O_CREAT, 0o600)
-                os.dup2(fd, 2)
-                _child(function_path, args, result_path, cwd, sys_path)
-            finally:
-                os._exit(1)
+def _start_child(function_path, args, cwd, sys_path):
+    """Fork a child for one request (from the worker's main thread, so the child runs in its
+    main thread as a fresh process would, with the thread-local state made at import);
+    ``(pid, folder)``, the folder where it writes its result and error output."""
+    folder = tempfile.mkdtemp(prefix="keras-conformance-worker-")
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.setsid()  # its own group, so a timeout can end whatever it started
+            fd = os.open(os.path.join(folder, "stderr.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
+            os.dup2(fd, 2)
+            _child(function_path, args, os.path.join(folder, "result.pickle"), cwd, sys_path)
+        finally:
+            os._exit(1)
+    return pid, folder
+
+
+def _finish_child(pid, folder, timeout):
+    """Wait for the child (killing it at ``timeout``); the outcome tuple."""
+    try:
         deadline = time.monotonic() + timeout
         while True:
             finished, status = os.waitpid(pid, os.WNOHANG)
@@ -105,14 +112,17 @@ def _run_request(function_path, args, timeout, cwd, sys_path):
                 os.waitpid(pid, 0)
                 return ("timeout", f"no result within {timeout:g} s", "")
             time.sleep(0.005)
+        result_path = os.path.join(folder, "result.pickle")
         if os.path.exists(result_path):
             with open(result_path, "rb") as handle:
                 return _PICKLED, handle.read()  # unpickled by the client, which imports what it needs
-        with open(stderr_path, encoding="utf-8", errors="replace") as handle:
+        with open(os.path.join(folder, "stderr.txt"), encoding="utf-8", errors="replace") as handle:
             stderr = handle.read()
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
         return ("error", f"the child process died ({how}) without a result", stderr)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _kill_group(pid):
@@ -150,8 +160,8 @@ def serve():
     reply_lock = threading.Lock()
     _send(replies, ("ready",))
 
-    def answer(request_id, request):
-        outcome = _run_request(*request)
+    def answer(request_id, pid, folder, timeout):
+        outcome = _finish_child(pid, folder, timeout)
         with reply_lock:
             _send(replies, (request_id, outcome))
 
@@ -162,9 +172,11 @@ def serve():
             return
         if request is None:
             return
-        # A thread per request only forks and waits: it imports nothing, and os.fork holds
-        # the import lock while it forks, so no child starts with it taken.
-        threading.Thread(target=answer, args=(request[0], request[1:]), daemon=True).start()
+        request_id, function_path, args, timeout, cwd, sys_path = request
+        pid, folder = _start_child(function_path, args, cwd, sys_path)
+        # A thread per child waits for it and sends its outcome; it imports nothing (os.fork
+        # holds the import lock while it forks, besides), so no child starts with it taken.
+        threading.Thread(target=answer, args=(request_id, pid, folder, timeout), daemon=True).start()
 
 
 # -- the client side ---------------------------------------------------------------------

@@ -33,6 +33,20 @@ def child_sees_no_tensorflow_runtime():
     return len(tf.config.list_logical_devices("CPU"))
 
 
+def child_saves_keras_files_twice(folder):
+    """Keras 2 keeps its switch to the .keras format per thread: a child that is not in the
+    thread which imported Keras writes its second ".keras" file as HDF5."""
+    import zipfile
+
+    import keras_compat as compat
+
+    model = compat.keras.Sequential([compat.keras.Input((3,)), compat.keras.layers.Dense(2)])
+    paths = [os.path.join(folder, f"{name}.keras") for name in ("first", "second")]
+    for path in paths:
+        compat.save_model(model, path)
+    return [zipfile.is_zipfile(path) for path in paths]
+
+
 def test_each_request_runs_in_a_new_process():
     first = run_in_fresh_process(f"{HERE}:child_pid")
     second = run_in_fresh_process(f"{HERE}:child_pid")
@@ -72,3 +86,7 @@ def test_a_long_request_does_not_hold_up_a_short_one():
     finished["short"] = time.monotonic()
     thread.join()
     assert finished["short"] < finished["long"]
+
+
+def test_a_child_saves_as_a_fresh_process_does(tmp_path):
+    assert run_in_fresh_process(f"{HERE}:child_saves_keras_files_twice", str(tmp_path)) == [True, True]

@@ -458,6 +458,12 @@ FUNCTIONAL_KEEPS_EXPLICIT_TRAINING = not KERAS_3
 SCOPED_MODEL_FIT_REFUSES_BOOL_INPUTS = KERAS_3
 
 
+#: Whether ``predict`` under a strategy takes a distributed dataset whose replicas' shards
+#: differ in size (an uneven batch): Keras 3 concatenates them; Keras 2 fails inside its
+#: predict function, so it is given the arrays and cuts the uneven batch itself.
+PREDICT_TAKES_UNEVEN_SHARDS = KERAS_3
+
+
 def distributed_weight_kwargs(aggregation):
     """``add_weight`` keyword arguments for a variable whose replicas' updates combine as
     ``aggregation`` says: ``"sum"`` (a count of samples), ``"mean"`` (a statistic),

@@ -219,7 +219,7 @@ def fit_step(spec, built, batch, replicas=None):
                                 verbose=0)
         else:
             history = built.fit(replicas.distributed_batch(inputs, batch.targets, batch.size),
-                                epochs=1, verbose=0)
+                                epochs=1, steps_per_epoch=1, verbose=0)  # Keras 2 needs the steps
     return Step(float(history.history["loss"][0]), *weights_of(built))
 
 
@@ -227,10 +227,10 @@ def predict(spec, built, values, batch_size, replicas=None):
     """``built.predict`` on ``values`` in batches of ``batch_size`` (under ``replicas``' scope,
     the batch shared out as :meth:`Replicas.shards` says)."""
     inputs = spec.model_data(built, values)
-    if replicas is None:
-        return built.predict(inputs, batch_size=batch_size, verbose=0)
     with scope(replicas):
-        return built.predict(replicas.distributed_batch(inputs, None, batch_size), verbose=0)
+        if replicas is None or not compat.PREDICT_TAKES_UNEVEN_SHARDS:
+            return built.predict(inputs, batch_size=batch_size, verbose=0)
+        return built.predict(replicas.distributed_batch(inputs, None, batch_size), steps=1, verbose=0)
 
 
 # -- calls inside the replicas -------------------------------------------------------------

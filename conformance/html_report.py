@@ -7,8 +7,8 @@ unexpected passes and expected failures are listed below the grid with their mes
 
 import html
 
-from conformance.report import STATUSES
-from conformance.text_report import COUNT_ORDER, MARKS, NOTABLE, target_verdict
+from conformance.report import STATUSES, result_text
+from conformance.text_report import COUNT_ORDER, MARKS, NOTABLE, stopped_text, target_verdict
 
 #: Worst first: a cell takes the colour of the worst status among its checks.
 SEVERITY = ("error", "failed", "xpass", "xfail", "passed", "skipped")
@@ -66,6 +66,7 @@ def render_html(report):
         "<body>",
         "<h1>keras-conformance report</h1>",
         f'<p class="summary">{_e(_summary(report))}</p>',
+        f'<p class="stopped status-error">{_e(stopped_text(report))}</p>' if report.stopped else "",
         _environment(report, env),
         _grid(report, families),
         _legend(),
@@ -129,7 +130,7 @@ def _grid(report, families):
 
 def _grid_row(index, target, families):
     verdict = target_verdict(target)
-    row_status = {"PASSED": "passed", "FAILED": "failed", "ERROR": "error"}[verdict]
+    row_status = {"PASSED": "passed", "FAILED": "failed", "ERROR": "error", "STOPPED": "skipped"}[verdict]
     where, _, name = target.target.rpartition(":")
     heading = (f'<th scope="row"><span class="name">{_e(name or target.target)}</span>'
                f'<span class="verdict status-{row_status}">{verdict}</span>'
@@ -141,6 +142,10 @@ def _grid_row(index, target, families):
         total = (f'<td class="cell status-error" data-status="error">'
                  f'<span class="seconds">{target.seconds:.2f} s</span></td>')
         return f"<tr {attrs}>{heading}{cell}{total}</tr>"
+    if target.stopped is not None and not target.results:
+        cell = (f'<td class="cell status-skipped" data-status="skipped" colspan="{max(len(families), 1)}">'
+                f'{_e(target.stopped)}</td>')
+        return f"<tr {attrs}>{heading}{cell}<td></td></tr>"
     cells = [_family_cell(index, target, family) for family in families]
     total = _cell(index, target.results, 'data-family="total"')
     return f"<tr {attrs}>{heading}{''.join(cells)}{total}</tr>"
@@ -205,4 +210,4 @@ def _detail_item(result):
     return (f'<li class="result status-{result.status}" data-check="{_e(result.check)}" '
             f'data-status="{result.status}"><span class="mark">{MARKS[result.status]}</span> '
             f'<code>{_e(result.check)}</code><span class="family">{_e(result.family)}</span>'
-            f'<p class="message">{_e(result.message)}</p></li>')
+            f'<p class="message">{_e(result_text(result))}</p></li>')

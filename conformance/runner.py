@@ -1,14 +1,25 @@
 """Running checks on targets and turning what happened into results."""
 
 import json
+import math
 import time
+import zlib
 
 import keras_compat as compat
 from conformance import worker
 from conformance.catalogue import all_checks, get_check
+from conformance.interrupts import signals_stop_the_run
 from conformance.isolation import TimedOut, isolated, run_with_timeout
-from conformance.outcomes import ContractViolation, NotApplicable, describe_exception
-from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport
+from conformance.outcomes import (
+    ContractViolation,
+    NotApplicable,
+    RunInterrupted,
+    describe_escape,
+    describe_exception,
+    exception_text,
+    is_escape,
+)
+from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport, failure_sentence
 from conformance.spec import CheckSpec
 from conformance.tensors import as_arrays, non_finite, undefined_outputs
 
@@ -23,74 +34,153 @@ def _not_applicable_reason(check, spec):
     return None
 
 
-def failure_message(check, violation):
-    hint = f" ({violation.hint})" if violation.hint else ""
-    return (
-        f"{check.id}: {check.contract} Expected {violation.expected}; "
-        f"saw {violation.seen}{hint}. [{compat.version_label()}]"
+def _message(check_id, contract, status, fields):
+    """The result in one line, for the JSON report's ``message`` (renderers use the fields)."""
+    if fields.get("expected") is not None or fields.get("seen") is not None:
+        text = f"{check_id}: " + failure_sentence(contract, fields.get("expected"), fields.get("seen"),
+                                                   fields.get("hint"))
+        if status == "xfail":
+            return f"expected to fail ({fields['reason']}): {text}"
+        return text
+    if status == "xpass":
+        return f"expected to fail ({fields['reason']}) but passed"
+    return fields.get("reason") or ""
+
+
+def positive_seconds(value, where):
+    """``value`` as a float number of seconds; ``ValueError`` (saying ``where``) unless it is
+    a positive, finite number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{where} takes a positive number of seconds, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{where} takes a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+class Budget:
+    """A number of seconds for a target's checks or a whole run, counted from its creation."""
+
+    def __init__(self, seconds, what):
+        self.seconds, self.what = float(seconds), what
+        self.deadline = time.monotonic() + self.seconds
+
+    def remaining(self):
+        return self.deadline - time.monotonic()
+
+    def ran_out(self):
+        return self.remaining() <= 0
+
+    def __str__(self):
+        return f"{self.what}'s budget of {self.seconds:g} s"
+
+
+def _check_timeout(spec, budgets):
+    """``(seconds, the budget that caps them or None)``: the check's own timeout, unless a
+    budget has less left."""
+    timeout, capped_by = spec.timeout, None
+    for budget in budgets:
+        if budget is not None and budget.remaining() < timeout:
+            timeout, capped_by = max(budget.remaining(), 0.0), budget
+    return timeout, capped_by
+
+
+def seed_of(spec, step):
+    """The seed of every random draw of one step (a check id, or "probe") on one target:
+    the same command draws the same weights and gets the same verdict and numbers."""
+    return zlib.crc32(f"{spec.label}|{step}".encode())
+
+
+def _seeded(spec, step, func):
+    with compat.seeded_draws(seed_of(spec, step)):
+        return func()
+
+
+def _outcome(check, spec, budgets=()):
+    """``(status, fields)`` of one check on a usable spec, before expected failures apply.
+    ``fields`` holds ``expected``, ``seen`` and ``hint`` of a failure, or the ``reason`` of
+    a skip or an error."""
+    timeout, capped_by = _check_timeout(spec, budgets)
+    try:
+        with isolated():
+            run_with_timeout(lambda: _seeded(spec, check.id, lambda: check(spec)), timeout)
+    except RunInterrupted:
+        raise  # a real signal to the checking process: the run stops
+    except NotApplicable as exc:
+        return "skipped", {"reason": exception_text(exc)}
+    except ContractViolation as violation:
+        return "failed", {"expected": violation.expected, "seen": violation.seen, "hint": violation.hint}
+    except TimedOut:
+        if capped_by is not None:
+            return _budget_ran_out(capped_by, "during this check")
+        return "failed", {"expected": f"the check to finish within {timeout:g} s",
+                          "seen": "it still running then"}
+    except Exception as exc:  # noqa: BLE001 - user code raising is a failed contract
+        return "failed", {"expected": "the contract to hold", "seen": f"the target raise {describe_exception(exc)}"}
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from user code
+        return "error", {"reason": f"the target {describe_escape(exc)} during the check; that ends this "
+                                   "check only, and the run goes on"}
+    return "passed", {}
+
+
+def _budget_ran_out(budget, when):
+    """A target's budget running out is an error of that target's check; the run's budget
+    running out leaves the check not run."""
+    status = "skipped" if budget.what == "the run" else "error"
+    return status, {"reason": f"not run to its end: {budget} ran out {when}"}
+
+
+def _apply_expectation(check, spec, status, fields):
+    reason = spec.expected_failures.get(check.id)
+    if reason is None:
+        return status, fields
+    if status == "failed":
+        return "xfail", {**fields, "reason": reason}
+    if status == "passed":
+        return "xpass", {"reason": reason}
+    return status, fields
+
+
+def _result(check, status, fields, started):
+    return CheckResult(
+        check=check.id,
+        family=check.family,
+        status=status,
+        message=_message(check.id, check.contract, status, fields),
+        seconds=round(time.perf_counter() - started, 3),
+        contract=check.contract,
+        expected=fields.get("expected"),
+        seen=fields.get("seen"),
+        hint=fields.get("hint"),
+        reason=fields.get("reason"),
     )
 
 
-def _outcome(check, spec):
-    """(status, message) of one check on a usable spec, before expected failures apply."""
-    try:
-        with isolated():
-            run_with_timeout(lambda: check(spec), spec.timeout)
-    except NotApplicable as exc:
-        return "skipped", str(exc)
-    except ContractViolation as violation:
-        return "failed", failure_message(check, violation)
-    except TimedOut as exc:
-        return "failed", f"{check.id}: {check.contract} The check {exc}. [{compat.version_label()}]"
-    except Exception as exc:  # noqa: BLE001 - user code raising is a failed contract
-        return "failed", (
-            f"{check.id}: {check.contract} Expected the contract to hold; saw the target raise "
-            f"{describe_exception(exc)}. [{compat.version_label()}]"
-        )
-    return "passed", ""
-
-
-def _apply_expectation(check, spec, status, message):
-    reason = spec.expected_failures.get(check.id)
-    if reason is None:
-        return status, message
-    if status == "failed":
-        return "xfail", f"expected to fail ({reason}): {message}"
-    if status == "passed":
-        return "xpass", f"expected to fail ({reason}) but passed"
-    return status, message
-
-
-def run_check(check, spec, unusable=None, undefined=None):
+def run_check(check, spec, unusable=None, undefined=None, budgets=()):
     """Run one check (a :class:`~conformance.catalogue.Check` or its id) on ``spec``.
 
     ``undefined`` is ``(problem, check id)`` when the target's example outputs are not
     finite tensors (see :func:`probe`): that check reports it, and every
-    other check is skipped with that reason.
+    other check is skipped with that reason. ``budgets`` (:class:`Budget` objects, the
+    target's and the run's) cap the check's timeout.
     """
     if isinstance(check, str):
         check = get_check(check)
     started = time.perf_counter()
     reason = _not_applicable_reason(check, spec)
     if reason is not None:
-        status, message = "skipped", reason
+        status, fields = "skipped", {"reason": reason}
     elif unusable is not None:
-        status, message = "error", unusable
+        status, fields = "error", {"reason": unusable}
     elif undefined is not None and check.id != undefined[1]:
-        status, message = "skipped", f"not run: {undefined[0]} ({undefined[1]} reports it)"
+        status, fields = "skipped", {"reason": f"not run: {undefined[0]} ({undefined[1]} reports it)"}
     else:
-        status, message = _outcome(check, spec)
-        status, message = _apply_expectation(check, spec, status, message)
-    return CheckResult(
-        check=check.id,
-        family=check.family,
-        status=status,
-        message=message,
-        seconds=round(time.perf_counter() - started, 3),
-    )
+        with signals_stop_the_run():
+            status, fields = _outcome(check, spec, budgets)
+        status, fields = _apply_expectation(check, spec, status, fields)
+    return _result(check, status, fields, started)
 
 
-def probe(spec):
+def probe(spec, budgets=()):
     """Build the target and call it once in inference on its example inputs: ``(unusable,
     undefined)``. ``unusable`` says why it cannot be built and called (None if it can);
     ``undefined`` is ``(what the call returned instead of finite tensors, the id of the
@@ -101,14 +191,21 @@ def probe(spec):
         instance = spec.new()
         found["outputs"] = spec.call(instance, spec.draw(seed=0), training=False)
 
+    timeout, capped_by = _check_timeout(spec, budgets)
     try:
         with isolated():
-            run_with_timeout(build_and_call, spec.timeout)
+            run_with_timeout(lambda: _seeded(spec, "probe", build_and_call), timeout)
+    except RunInterrupted:
+        raise
     except TimedOut as exc:
-        return f"{spec.label}({spec.kwargs}) could not be built and called: it {exc}", None
-    except Exception as exc:  # noqa: BLE001 - any failure here makes every check moot
+        within = f" within {capped_by}" if capped_by is not None else f": it {exc}"
+        return f"{spec.label}({spec.kwargs}) could not be built and called{within}", None
+    except BaseException as exc:  # noqa: BLE001 - any failure here makes every check moot
+        what = describe_escape(exc) if is_escape(exc) else describe_exception(exc)
+        if is_escape(exc):
+            what = f"the target {what}"
         return (f"{spec.label}({spec.kwargs}) could not be built and called on inputs "
-                f"{spec.example_shape_text()}: {describe_exception(exc)}"), None
+                f"{spec.example_shape_text()}: {what}"), None
     outputs = found["outputs"]
     problem = undefined_outputs(outputs)
     if problem:
@@ -119,11 +216,6 @@ def probe(spec):
     return None, None
 
 
-def usability_problem(spec):
-    """None if the target builds and runs once, else the reason it does not."""
-    return probe(spec)[0]
-
-
 def validate_expected_failures(spec):
     known = {check.id for check in all_checks("full")}
     unknown = sorted(set(spec.expected_failures) - known)
@@ -132,9 +224,10 @@ def validate_expected_failures(spec):
 
 
 def _plain(value):
+    """``value`` if strict JSON can hold it (no NaN or infinity), else its repr."""
     try:
-        json.dumps(value)
-    except (TypeError, ValueError):
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
         return repr(value)
     return value
 
@@ -158,34 +251,73 @@ def _start_in_background(spec, checks):
             check.start(spec)
 
 
-def run_spec(spec, checks=None, on_result=None):
+def _not_run(check, status, reason):
+    return CheckResult(check=check.id, family=check.family, status=status, message=reason,
+                       contract=check.contract, reason=reason)
+
+
+def run_spec(spec, checks=None, on_result=None, target_timeout=None, run_budget=None):
     """Run ``checks`` (default: the whole catalogue) on one spec; a :class:`TargetReport`.
 
     ``on_result(result)`` is called after each check, for progress displays.
+    ``target_timeout`` (seconds) is the budget of this target's checks: when it runs out,
+    each remaining check is an ``error`` row saying so. ``run_budget`` (a :class:`Budget`)
+    is the whole run's: when it runs out, the remaining checks are ``skipped`` as not run and
+    the report's ``stopped`` says why. A real SIGINT raises
+    :class:`~conformance.outcomes.RunInterrupted` with this target's partial report attached.
     """
     validate_expected_failures(spec)
     checks = all_checks("full") if checks is None else [
         get_check(c) if isinstance(c, str) else c for c in checks
     ]
+    report = TargetReport(target=spec.label, strict=spec.strict, called_with=_called_with(spec))
+    try:
+        with signals_stop_the_run():
+            _run_checks(spec, checks, report, on_result, target_timeout, run_budget)
+    except RunInterrupted as interrupted:
+        report.stopped = f"{interrupted} after {len(report.results)} of {len(checks)} checks"
+        interrupted.partial = report
+        raise
+    return report
+
+
+def _run_checks(spec, checks, report, on_result, target_timeout, run_budget):
     if spec.tier == "full" and any(check.tier == "full" for check in checks):
         worker.prestart()  # its TensorFlow import overlaps the fast checks
-    report = TargetReport(target=spec.label, strict=spec.strict, called_with=_called_with(spec))
+    target_budget = Budget(target_timeout, "the target") if target_timeout is not None else None
+    budgets = (target_budget, run_budget)
     started = time.perf_counter()
-    unusable, undefined = probe(spec)
-    if unusable is not None:
-        # Every check would stop at the same place: say it once, in one row.
-        report.error = unusable
-        results = [CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
-                               message=unusable, seconds=round(time.perf_counter() - started, 3))]
-    else:
-        if undefined is None:
-            _start_in_background(spec, checks)
-        results = (run_check(check, spec, undefined=undefined) for check in checks)
-    for result in results:
+
+    def add(result):
         report.results.append(result)
         if on_result is not None:
             on_result(result)
-    return report
+
+    if run_budget is not None and run_budget.ran_out():
+        report.stopped = f"not run: {run_budget} ran out"
+        return
+    unusable, undefined = probe(spec, budgets)
+    if unusable is not None:
+        # Every check would stop at the same place: say it once, in one row.
+        report.error = unusable
+        add(CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
+                        message=unusable, seconds=round(time.perf_counter() - started, 3),
+                        reason=unusable))
+        return
+    if undefined is None:
+        _start_in_background(spec, checks)
+    for index, check in enumerate(checks):
+        if run_budget is not None and run_budget.ran_out():
+            reason = f"not run: {run_budget} ran out"
+            report.stopped = f"{run_budget} ran out after {index} of {len(checks)} checks"
+            for rest in checks[index:]:
+                add(_not_run(rest, "skipped", reason))
+            return
+        applies = _not_applicable_reason(check, spec) is None
+        if applies and target_budget is not None and target_budget.ran_out():
+            add(_not_run(check, "error", f"not run: {target_budget} ran out"))
+            continue
+        add(run_check(check, spec, undefined=undefined, budgets=budgets))
 
 
 def check_layer(
@@ -205,6 +337,8 @@ def check_layer(
     timeout=180.0,
     import_path=None,
     label=None,
+    target_timeout=None,
+    run_timeout=None,
 ):
     """Check one layer or model class against every contract; returns a :class:`Report`.
 
@@ -213,7 +347,13 @@ def check_layer(
     :mod:`conformance.inputs`), and ``call_kwargs``, constants of every call; or
     ``input_shapes``, the shorthand for positional float inputs, e.g. ``[(3, 7)]``.
     ``reference`` names an entry of ``reference_models`` to compare against.
+    ``timeout`` is the seconds each check may take; ``target_timeout`` and ``run_timeout``
+    budget all the checks (the same here, as there is one target).
     """
+    for name, value in (("timeout", timeout), ("target_timeout", target_timeout),
+                        ("run_timeout", run_timeout)):
+        if value is not None:
+            positive_seconds(value, name)
     spec = CheckSpec(
         cls=cls,
         input_shapes=input_shapes,
@@ -232,4 +372,6 @@ def check_layer(
     )
     if reference is not None:
         spec.reference_entry()  # unknown names fail here, before any check runs
-    return Report(targets=[run_spec(spec, checks=checks)])
+    run_budget = Budget(run_timeout, "the run") if run_timeout is not None else None
+    target = run_spec(spec, checks=checks, target_timeout=target_timeout, run_budget=run_budget)
+    return Report(targets=[target], stopped=target.stopped)

@@ -5,8 +5,7 @@ unexpected passes, expected failures), each with its message on one line. ``verb
 1 lists every check of every target; -1 keeps the summary lines only.
 """
 
-import keras_compat
-from conformance.report import STATUSES
+from conformance.report import STATUSES, failure_sentence, result_text
 
 MARKS = {
     "passed": "PASS",
@@ -30,11 +29,24 @@ def counts_text(counts, order=STATUSES):
 def target_verdict(target):
     if target.error is not None:
         return "ERROR"
+    if target.contract_failed:
+        return "FAILED"
+    if target.stopped is not None:
+        return "STOPPED"
     return "PASSED" if target.passed else "FAILED"
+
+
+def stopped_text(report):
+    """The line that says a report is partial, or None for a complete run."""
+    if report.stopped is None:
+        return None
+    return f"STOPPED EARLY: {report.stopped}; this report covers the checks that finished"
 
 
 def render_text(report, verbosity=0):
     lines = [_header(report)]
+    if stopped_text(report):
+        lines.append(stopped_text(report))
     if verbosity > 0:
         lines += _every_check(report)
         return "\n".join(lines)
@@ -65,6 +77,8 @@ def _summary_lines(report):
 def _target_counts(target):
     if target.error is not None:
         return "could not be built and called"
+    if target.stopped is not None and not target.results:
+        return target.stopped
     return counts_text(target.counts(), COUNT_ORDER)
 
 
@@ -78,40 +92,20 @@ def _notable_results(report):
         lines += ["", target.target]
         for result in notable:
             if target.error is not None:
-                lines.append(f"  {MARKS['error']:<5} {result.message}")
+                lines.append(f"  {MARKS['error']:<5} {result_text(result)}")
             else:
-                lines.append(f"  {MARKS[result.status]:<5} {result.check}: {short_message(result)}")
+                lines.append(f"  {MARKS[result.status]:<5} {result.check}: {short_text(result)}")
+        if target.stopped is not None:
+            lines.append(f"  {target.stopped}")
     return lines
 
 
-def short_message(result):
-    """The message without what the line already shows: the check id before it and the
-    versions the header names; an expected failure also without the contract, which its
-    author knows (``-v`` shows whole messages)."""
-    message = result.message
-    if result.status == "xfail":
-        # "expected to fail (REASON): CHECK_ID: CONTRACT ..." reads "(REASON) ..." after the id.
-        prefix, sep, rest = message.partition(f"): {result.check}: ")
-        if sep and prefix.startswith("expected to fail ("):
-            contract = _contract(result.check)
-            if contract and rest.startswith(contract + " "):
-                rest = rest[len(contract) + 1:]
-            message = f"{prefix[len('expected to fail '):]}) {rest}"
-    elif message.startswith(f"{result.check}: "):
-        message = message[len(result.check) + 2:]
-    suffix = f" [{keras_compat.version_label()}]"
-    if message.endswith(suffix):
-        message = message[: -len(suffix)]
-    return message
-
-
-def _contract(check_id):
-    from conformance.catalogue import get_check
-
-    try:
-        return get_check(check_id).contract
-    except (KeyError, ValueError):
-        return None
+def short_text(result):
+    """The result for a line that already shows its check id; an expected failure without
+    the contract, which its author knows (``-v`` shows it)."""
+    if result.status == "xfail" and (result.expected is not None or result.seen is not None):
+        return f"({result.reason}) " + failure_sentence("", result.expected, result.seen, result.hint)
+    return result_text(result)
 
 
 def _total_line(report):
@@ -127,6 +121,9 @@ def _total_line(report):
     text = f"{passed} of {len(targets)} target(s) passed"
     if unusable:
         text += f", {unusable} could not be built and called"
+    not_run = sum(1 for t in targets if t.stopped is not None and not t.results)
+    if not_run:
+        text += f", {not_run} not run"
     return f"{text}; checks: {counts_text(counts, COUNT_ORDER)}; {seconds:.1f}s"
 
 
@@ -139,12 +136,11 @@ def _every_check(report):
         for result in target.results:
             row = (f"  {MARKS[result.status]:<5} {result.check:<{width}} {result.family:<13} "
                    f"{result.seconds:7.2f}s")
-            if result.status != "passed" and result.message:
-                message = result.message
-                if message.startswith(f"{result.check}: "):
-                    # The check id and contract already lead the row: show what was seen.
-                    message = message[len(result.check) + 2:]
-                row += f"\n        {message}"
+            text = result_text(result)
+            if result.status != "passed" and text:
+                row += f"\n        {text}"
             lines.append(row)
+        if target.stopped is not None:
+            lines.append(f"  {target.stopped}")
         lines.append(f"  {counts_text(target.counts())}")
     return lines

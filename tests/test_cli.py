@@ -51,13 +51,15 @@ def test_expected_failures_turn_failures_into_xfail_and_exit_0(capsys):
 def test_json_report_has_the_documented_shape(capsys):
     code, out, _ = run(capsys, "check", NOTES_SIMPLE_DENSE, *FAST, "--format", "json")
     report = json.loads(out)
-    assert set(report) == {"tool", "environment", "targets"}
+    assert set(report) == {"tool", "environment", "complete", "stopped", "targets"}
+    assert report["complete"] is True and report["stopped"] is None
     assert report["tool"]["name"] == "keras-conformance" and report["tool"]["version"]
-    assert set(report["environment"]) == {"python", "tensorflow", "keras"}
+    assert set(report["environment"]) == {"python", "tensorflow", "keras", "versions"}
     target = report["targets"][0]
     assert target["target"] == NOTES_SIMPLE_DENSE and target["passed"] is False
     for result in target["results"]:
-        assert set(result) == {"check", "family", "status", "message", "seconds"}
+        assert set(result) == {"check", "family", "status", "message", "seconds", "contract",
+                               "expected", "seen", "hint", "reason"}
         assert result["status"] in {"passed", "failed", "error", "skipped", "xfail", "xpass"}
 
 

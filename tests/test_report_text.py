@@ -2,36 +2,43 @@
 
 import json
 
+import xml.etree.ElementTree as ET
+
+import pytest
+
 from keras_compat import version_label
-from conformance.formats import render
+from conformance.formats import FORMATS, render
 from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport
 
 CONTRACT = "Every variable the layer holds is tracked in its weights (no raw, untracked tf.Variable)."
-VERSIONS = f" [{version_label()}]"
+SAVE_CONTRACT = ("A model holding the target, saved as .keras and loaded in safe mode, has the same "
+                 "weights and outputs.")
+#: What every result below carries as its message: renderers must not use it.
+GARBAGE = "GARBAGE-MESSAGE check_variables_tracked: Expected nonsense; saw rubbish [Keras 0.0]"
 
 
-def _result(check, status, message="", family="construction", seconds=0.5):
-    return CheckResult(check=check, family=family, status=status, message=message, seconds=seconds)
+def _result(check, status, family="construction", seconds=0.5, **fields):
+    return CheckResult(check=check, family=family, status=status, message=GARBAGE, seconds=seconds,
+                       **fields)
 
 
 def _report():
     good = TargetReport("pkg.layers:Good", [
         _result("check_no_weights_after_init", "passed"),
-        _result("check_training_argument_exposed", "skipped", "output does not depend on training", "modes"),
+        _result("check_training_argument_exposed", "skipped", "modes",
+                reason="output does not depend on training"),
     ])
     broken = TargetReport("pkg.layers:Broken", [
         _result("check_no_weights_after_init", "passed"),
-        _result("check_variables_tracked", "failed",
-                f"check_variables_tracked: {CONTRACT} Expected add_weight(); saw layer.w untracked.{VERSIONS}"),
-        _result("check_keras_save_load", "xfail",
-                "expected to fail (not registered): check_keras_save_load: A model holding the target, "
-                f"saved as .keras and loaded in safe mode, has the same weights and outputs. Expected "
-                f"load_model() to rebuild the model; saw TypeError: Could not locate class.{VERSIONS}",
-                "serialization"),
-        _result("check_mixed_precision", "xpass", "expected to fail (pins float32) but passed", "dtype"),
+        _result("check_variables_tracked", "failed", contract=CONTRACT, expected="add_weight()",
+                seen="layer.w untracked"),
+        _result("check_keras_save_load", "xfail", "serialization", contract=SAVE_CONTRACT,
+                expected="load_model() to rebuild the model", seen="TypeError: Could not locate class",
+                reason="not registered"),
+        _result("check_mixed_precision", "xpass", "dtype", reason="pins float32"),
     ])
     unusable = TargetReport("pkg.layers:Unbuildable", [
-        _result(UNUSABLE_CHECK, "error", "pkg.layers:Unbuildable({'units': 4}) could not be built and "
+        _result(UNUSABLE_CHECK, "error", reason="pkg.layers:Unbuildable({'units': 4}) could not be built and "
                 "called on inputs of shape (3, 7): TypeError: unexpected keyword argument 'units'"),
     ], error="pkg.layers:Unbuildable({'units': 4}) could not be built and called on inputs of shape "
              "(3, 7): TypeError: unexpected keyword argument 'units'")
@@ -73,7 +80,7 @@ def test_failures_come_before_expected_failures_within_a_target():
 def test_verbose_lists_every_check_and_whole_messages():
     text = render(_report(), "text", verbosity=1)
     assert "check_no_weights_after_init" in text and "output does not depend on training" in text
-    assert "expected to fail (not registered): check_keras_save_load: A model holding" in text
+    assert "expected to fail (not registered): A model holding" in text
     assert "pkg.layers:Unbuildable: ERROR" in text
 
 
@@ -101,3 +108,63 @@ def test_exit_code_precedence_broken_contract_then_unusable_target():
     assert Report(targets=[broken_but_expected]).exit_code == 0
     broken_but_expected.strict = True
     assert Report(targets=[broken_but_expected]).exit_code == 1
+
+
+@pytest.mark.parametrize("fmt", [f for f in FORMATS if f != "json"])
+def test_renderers_compose_from_the_fields_never_from_the_message(fmt):
+    text = render(_report(), fmt, verbosity=1) if fmt == "text" else render(_report(), fmt)
+    assert "GARBAGE" not in text and "rubbish" not in text
+    assert "Expected add_weight(); saw layer.w untracked." in text
+    assert "not registered" in text and "Could not locate class" in text
+    assert "unexpected keyword argument" in text
+
+
+def test_the_json_report_carries_the_fields_and_keeps_the_message():
+    results = json.loads(render(_report(), "json"))["targets"][1]["results"]
+    failed = next(r for r in results if r["status"] == "failed")
+    assert failed["contract"] == CONTRACT
+    assert (failed["expected"], failed["seen"], failed["hint"]) == ("add_weight()", "layer.w untracked", None)
+    xfail = next(r for r in results if r["status"] == "xfail")
+    assert xfail["reason"] == "not registered"
+    assert failed["message"] == GARBAGE  # kept for readers of the older report
+
+
+def test_the_versions_are_said_once_per_report():
+    report = _report()
+    text = render(report, "text", verbosity=1)
+    assert text.count("TensorFlow") == 1 and version_label() not in text.split("\n", 1)[1]
+    assert json.loads(render(report, "json"))["environment"]["versions"] == version_label()
+
+
+def test_junit_holds_no_character_xml_forbids():
+    bad = "bad \x00 byte \x1b[31m colour \x07 bell \ud800 surrogate"
+    report = Report(targets=[TargetReport("pkg:Bad\x01", [
+        _result("check_a", "failed", contract="C.", expected="x", seen=bad),
+        _result("check_b", "error", reason=bad),
+    ])])
+    root = ET.fromstring(render(report, "junit").encode("utf-8", "backslashreplace"))
+    failure = root.find("testsuite/testcase[@name='check_a']/failure")
+    assert "\\x00 byte" in failure.get("message") and "\\x1b[31m" in failure.get("message")
+
+
+def test_json_is_strict_with_non_finite_numbers():
+    report = Report(targets=[TargetReport("pkg:Nan", [_result("check_a", "passed")],
+                                          called_with={"kwargs": {"scale": float("nan"), "top": float("inf")}})])
+    text = render(report, "json")
+    parsed = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-strict JSON constant {name}"))
+    assert parsed["targets"][0]["kwargs"] == {"scale": "nan", "top": "inf"}
+
+
+def test_a_stopped_run_says_so_in_every_format():
+    finished = TargetReport("pkg:First", [_result("check_a", "passed")])
+    cut = TargetReport("pkg:Second", [_result("check_a", "passed")],
+                       stopped="interrupted by SIGTERM after 1 of 40 checks")
+    not_run = TargetReport("pkg:Third", stopped="not run: interrupted by SIGTERM")
+    report = Report(targets=[finished, cut, not_run], stopped="interrupted by SIGTERM", signal=15)
+    assert report.exit_code == 143
+    for fmt in FORMATS:
+        assert "interrupted by SIGTERM" in render(report, fmt), fmt
+    parsed = json.loads(render(report, "json"))
+    assert parsed["complete"] is False and parsed["stopped"] == "interrupted by SIGTERM"
+    assert [t["stopped"] for t in parsed["targets"]][0] is None
+    assert "STOPPED" in render(report, "text")

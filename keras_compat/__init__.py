@@ -9,6 +9,7 @@ TensorFlow <= 2.15, Keras 3 on 2.16+, and ``tf_keras`` (Keras 2) on 2.16+ when
 ``tf.keras`` alias of Keras 3 does not expose every namespace (``keras.saving`` among them).
 """
 
+import contextlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -229,6 +230,69 @@ def restore_keras_global_seed(seed):
         from keras.src.backend.common import global_state
 
         global_state.set_global_attribute("global_random_seed", seed)
+
+
+@contextlib.contextmanager
+def seeded_draws(seed):
+    """Every random draw of weights and of unseeded random ops inside the block follows
+    ``seed``; what was there before is put back afterwards.
+
+    Keras 3 initializers and ``SeedGenerator`` take their seeds from Python's ``random``
+    (``make_default_seed``), and unseeded ``keras.random`` calls from a global
+    ``SeedGenerator`` made the same way: seeding ``random`` and starting a new global
+    generator covers both. Keras 2 initializers and dropout draw their operation seeds from
+    Python's ``random`` too, or from the generator ``set_random_seed`` leaves in
+    ``backend._SEED_GENERATOR``. Unseeded TensorFlow ops take their operation seeds from
+    the eager context's sequence once a global seed is set; the seed and the sequence are
+    set directly, because ``tf.random.set_seed`` also clears TensorFlow's kernel cache,
+    which doubles the cost of every op that follows."""
+    import random
+
+    import numpy as np
+    from tensorflow.python.eager import context
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    ctx = context.context()
+    tf_state = (ctx._seed, getattr(ctx, "_rng", None))
+    keras_generator = _swap_keras_seed_generator(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    ctx._seed = tf_state[0] if tf_state[0] is not None else seed
+    ctx._rng = random.Random(seed)
+    try:
+        yield
+    finally:
+        ctx._seed, ctx._rng = tf_state
+        _swap_keras_seed_generator(seed, keras_generator)
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+
+
+_NOTHING = object()
+
+
+def _swap_keras_seed_generator(seed, previous=_NOTHING):
+    """Start Keras's global random generator from ``seed`` and return the one it replaced;
+    with ``previous``, put that one back instead."""
+    if KERAS_3:
+        from keras.src.backend.common import global_state
+        from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+
+        replaced = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
+        global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None if previous is _NOTHING else previous)
+        return replaced
+    import random
+
+    holder = getattr(keras.backend, "_SEED_GENERATOR", None)
+    if holder is None:
+        return None
+    replaced = getattr(holder, "generator", None)
+    if previous is _NOTHING:
+        if replaced is not None:  # set by set_random_seed: follow the check's seed instead
+            holder.generator = random.Random(seed)
+    else:
+        holder.generator = previous
+    return replaced
 
 
 def is_variable(obj):

@@ -16,10 +16,18 @@ workers check the others: a :class:`~conformance.spec.CheckSpec` without ``impor
 one whose class or kwargs live in ``__main__``, or kwargs that do not pickle (a lambda).
 The command line always gives an ``import_path``, so this concerns the Python API only.
 
-A worker that dies while checking a target (a crash in native code, killed for memory)
-makes that target one ``error`` row saying so, and a new worker takes the remaining
-targets. So does a target that outlives every check's timeout together. The workers are
-ended when the run ends, also on KeyboardInterrupt and on errors.
+A worker that dies while checking a target (a crash in native code, ``os._exit`` in user
+code, killed for memory) makes that target one ``error`` row saying so, and a new worker
+takes the remaining targets. So does a target that outlives every check's timeout
+together. A worker where a check was abandoned at its timeout (its thread may still be
+running TensorFlow) sends its report and leaves; a new one takes the next target, so no
+later verdict depends on that thread. ``isolate=True`` checks every target in a worker,
+even with one job (see :func:`run_specs`).
+
+Each worker leads its own process group, registered with
+:func:`conformance.isolation.adopt_child`: the workers are ended with their groups
+(SIGTERM, which makes a worker end its own fresh-process worker, then SIGKILL) when the run
+ends, on KeyboardInterrupt, on errors and from :func:`conformance.isolation.end_children`.
 """
 
 import collections
@@ -55,7 +63,26 @@ def threads_per_worker(jobs, cpus=None):
 
 def _serve(connection, threads, cwd):
     """A worker's loop: check each target it is sent, send its report back; ``None`` ends it."""
+    os.setsid()  # a process group of its own, ended as one (the terminal's Ctrl-C is the parent's)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run is interrupted
+    from conformance import isolation
+
+    def terminated(signum, frame):
+        isolation.end_run()  # its own fresh-process worker and that one's children
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+    isolation.set_parent_death_signal(signal.SIGTERM)  # the checker killed outright: end too
+    try:
+        _serve_targets(connection, threads, cwd)
+    finally:
+        isolation.end_run()
+    isolation.exit_process(0)  # at once if an abandoned check thread is still running
+
+
+def _serve_targets(connection, threads, cwd):
+    from conformance.isolation import abandoned_threads_alive
+
     os.chdir(cwd)  # where the run started: relative target paths resolve from there
     for variable in THREAD_VARIABLES:
         os.environ.setdefault(variable, str(threads))  # read when TensorFlow's runtime starts
@@ -80,10 +107,14 @@ def _serve(connection, threads, cwd):
                 reply = ("report", index, run_spec(spec_from_payload(pickle.loads(payload)), checks=checks))
             except BaseException as exc:  # noqa: BLE001 - reported as that target's error
                 reply = ("error", index, f"the worker could not check it: {describe_exception(exc)}")
+            retiring = abandoned_threads_alive()  # the next target gets a clean process
             try:
-                connection.send(reply)
+                connection.send(reply + (retiring,))
             except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                connection.send(("error", index, f"its report could not be sent back: {describe_exception(exc)}"))
+                connection.send(("error", index, f"its report could not be sent back: {describe_exception(exc)}",
+                                 retiring))
+            if retiring:
+                return
 
 
 # -- the checking process's side ---------------------------------------------------------
@@ -96,6 +127,10 @@ class _Worker:
         with _main_module_hidden():
             self.process.start()
         child_end.close()
+        from conformance.isolation import TERM_GRACE, adopt_child
+
+        # SIGTERM gives it time to end its own fresh-process worker (TERM_GRACE) first.
+        adopt_child(self.process.pid, poll=lambda: self.process.exitcode, grace=3 * TERM_GRACE)
         self.index = None  # the target it is checking
         self.deadline = None
 
@@ -118,10 +153,17 @@ class _Worker:
         return f"it exited with status {code}"
 
     def kill(self):
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(timeout=5)
-        self.connection.close()
+        _end_workers([self])
+
+
+def _end_workers(workers):
+    """End ``workers`` side by side, with their process groups."""
+    from conformance.isolation import end_child
+
+    end_child(*[worker.process.pid for worker in workers])
+    for worker in workers:
+        worker.process.join(timeout=5)
+        worker.connection.close()
 
 
 def _unusable(spec, message):
@@ -179,14 +221,17 @@ def _target_seconds(spec, check_count):
     return spec.timeout * (check_count + 1) + START_UP_ALLOWANCE
 
 
-def run_specs(specs, jobs, checks=None, on_start=None, on_report=None):
+def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=False):
     """Check ``specs`` in ``jobs`` worker processes; their reports, in the order of ``specs``.
 
     ``checks`` are check ids or checks (default: the whole catalogue). ``on_start(index,
     spec)`` is called as a target is handed to a worker (or started in this process),
     ``on_report(index, report)`` as its report arrives. With one job, or one target
     another process can check, everything runs in this process, as
-    :func:`~conformance.runner.run_spec` does.
+    :func:`~conformance.runner.run_spec` does, unless ``isolate``: then every target
+    another process can rebuild is checked in a worker, where nothing it does (``os._exit``,
+    a crash in native code, a check abandoned at its timeout) can reach this process or
+    the other targets.
     """
     from conformance.catalogue import all_checks
     from conformance.runner import run_spec
@@ -212,7 +257,7 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None):
     remote = collections.deque(i for i, payload in enumerate(payloads) if payload is not None)
     local = collections.deque(i for i, payload in enumerate(payloads) if payload is None)
     workers = min(jobs, len(remote))
-    if workers <= 1:
+    if workers <= 1 and not (isolate and remote):
         for index in range(len(specs)):
             run_here(index)
         return reports
@@ -265,8 +310,7 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None):
             if local and not (idle and remote):
                 run_here(local.popleft())  # the workers go on meanwhile
     except BaseException:
-        for worker in pool:
-            worker.kill()
+        _end_workers(pool)
         raise
     _close_all(pool)
     return reports
@@ -282,8 +326,8 @@ def _collect(worker, ready, specs, check_count):
         except (EOFError, OSError):
             reply = None
         if reply is not None:
-            kind, _, value = reply
-            return True, value if kind == "report" else _unusable(spec, value)
+            kind, _, value, retiring = reply
+            return not retiring, value if kind == "report" else _unusable(spec, value)
         problem = f"the worker process checking it died ({worker.death()})"
     elif time.monotonic() > worker.deadline:
         problem = (f"the worker process checking it took over {_target_seconds(spec, check_count):g} s "
@@ -305,14 +349,15 @@ def _close_all(pool):
     stop = time.monotonic() + EXIT_GRACE
     for worker in pool:
         worker.process.join(timeout=max(0.0, stop - time.monotonic()))
-        worker.kill()
+    _end_workers(pool)
 
 
-def check_targets(specs, jobs, checks, stream, mode):
+def check_targets(specs, jobs, checks, stream, mode, isolate=False):
     """The command's run over ``specs`` with ``jobs`` workers: the reports in target order,
-    with progress on ``stream``."""
+    with progress on ``stream``. ``isolate``: see :func:`run_specs`."""
     progress = ParallelProgress(stream, mode, len(specs))
     try:
-        return run_specs(specs, jobs, checks=checks, on_start=progress.start, on_report=progress.report)
+        return run_specs(specs, jobs, checks=checks, on_start=progress.start, on_report=progress.report,
+                         isolate=isolate)
     finally:
         progress.close()

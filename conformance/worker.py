@@ -11,6 +11,14 @@ Requests run side by side: a long one (the distribution family, started early in
 background) does not hold up a short one (a saved model loaded in a fresh process).
 
 Where ``os.fork`` is missing (Windows), each request starts a fresh interpreter instead.
+
+No process outlives the run: the worker leads its own process group, registered with
+:func:`conformance.isolation.adopt_child` (the checker ends it, with SIGTERM then SIGKILL,
+on exit, on a signal and when it stops answering); each child leads a group of its own,
+which the worker kills at the child's timeout and whenever the worker itself ends (the
+checker went away, asked it to stop, or sent SIGTERM), and Linux kills a child whose worker
+was killed outright. A child's temp folder is its request folder, removed with it, so the
+files TensorFlow writes there (AutoGraph's generated modules) go too.
 """
 
 import atexit
@@ -27,8 +35,8 @@ import time
 import traceback
 
 #: Modules the worker imports before it forks: what every child would import anyway.
-_PRELOADED = ("tensorflow", "keras_compat", "conformance.loading", "conformance.inputs",
-              "conformance.tensors", "conformance.spec")
+_PRELOADED = ("tensorflow", "keras_compat", "conformance.isolation", "conformance.loading",
+              "conformance.inputs", "conformance.tensors", "conformance.spec")
 
 
 class WorkerError(Exception):
@@ -52,11 +60,13 @@ def _resolve(function_path):
 
 # -- the worker side ---------------------------------------------------------------------
 
-def _child(function_path, args, result_path, cwd=None, sys_path=()):
+def _child(function_path, args, result_path, cwd=None, sys_path=(), temp_folder=None):
     """In the forked child: run the function; write ``("ok", value)`` or ``("error", text,
     traceback)`` to ``result_path``; exit without running the worker's cleanup."""
     status = 1
     try:
+        if temp_folder is not None:  # removed when the request ends: whatever is written here goes
+            tempfile.tempdir = os.environ["TMPDIR"] = temp_folder
         if cwd is not None:
             os.chdir(cwd)  # where the checking process is: relative target paths resolve there
         # The checking process's import path first, so a target imports here as it did there.
@@ -90,13 +100,37 @@ def _start_child(function_path, args, cwd, sys_path):
     pid = os.fork()
     if pid == 0:  # the child
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's clean-up
             os.setsid()  # its own group, so a timeout can end whatever it started
+            from conformance.isolation import set_parent_death_signal
+
+            set_parent_death_signal(signal.SIGKILL)  # the worker killed outright: this goes too
             fd = os.open(os.path.join(folder, "stderr.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
             os.dup2(fd, 2)
-            _child(function_path, args, os.path.join(folder, "result.pickle"), cwd, sys_path)
+            _child(function_path, args, os.path.join(folder, "result.pickle"), cwd, sys_path,
+                   temp_folder=folder)
         finally:
             os._exit(1)
+    with _live_lock:
+        _live_children.add(pid)
     return pid, folder
+
+
+_live_children = set()  # in the worker: the children (each a process group) not yet waited for
+_live_lock = threading.Lock()
+
+
+def _kill_live_children():
+    """In the worker, on its way out: kill every child's process group and wait for them."""
+    with _live_lock:
+        pids = list(_live_children)
+    for pid in pids:
+        _kill_group(pid)
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass  # its waiting thread got it first
 
 
 def _finish_child(pid, folder, timeout):
@@ -112,6 +146,7 @@ def _finish_child(pid, folder, timeout):
                 os.waitpid(pid, 0)
                 return ("timeout", f"no result within {timeout:g} s", "")
             time.sleep(0.005)
+        _kill_group(pid)  # what the child started and left running goes with it
         result_path = os.path.join(folder, "result.pickle")
         if os.path.exists(result_path):
             with open(result_path, "rb") as handle:
@@ -121,7 +156,11 @@ def _finish_child(pid, folder, timeout):
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
         return ("error", f"the child process died ({how}) without a result", stderr)
+    except ChildProcessError:  # the worker, ending, waited for it
+        return ("error", "the worker process ended while the child ran", "")
     finally:
+        with _live_lock:
+            _live_children.discard(pid)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -155,6 +194,20 @@ def serve():
     an empty request ends it."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # prints of the preloaded modules must not corrupt the channel
+
+    def terminated(signum, frame):
+        _kill_live_children()
+        os._exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the checker decides when the run stops
+    try:
+        _serve_requests(requests, replies)
+    finally:
+        _kill_live_children()  # the checker went away or asked it to stop
+
+
+def _serve_requests(requests, replies):
     for name in _PRELOADED:
         __import__(name)
     reply_lock = threading.Lock()
@@ -187,13 +240,16 @@ class Worker:
     thread waiting for it."""
 
     def __init__(self):
+        from conformance.isolation import adopt_child
+
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from conformance.worker import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            cwd=os.getcwd(), env=env,
+            cwd=os.getcwd(), env=env, start_new_session=True,
         )
+        adopt_child(self.process.pid, poll=self.process.poll)
         self.lock = threading.Lock()  # guards the request channel and the waiting table
         self.waiting = {}  # request id -> [threading.Event, outcome]
         self.next_id = 0
@@ -225,7 +281,13 @@ class Worker:
         for slot in pending.values():
             slot[1] = ("error", why, "")
             slot[0].set()
-        self.process.kill()
+        self._stop()
+
+    def _stop(self):
+        from conformance.isolation import end_child, release_child
+
+        end_child(self.process.pid)  # with its group: SIGTERM (it kills its children), then SIGKILL
+        release_child(self.process.pid)
 
     def run(self, function_path, args, timeout, where=None):
         """The outcome of ``function_path(*args)`` in a child; ``where`` is the folder and
@@ -261,7 +323,8 @@ class Worker:
                     _send(self.process.stdin, None)
                 self.process.wait(timeout=5)
             except Exception:  # noqa: BLE001 - it is going away anyway
-                self.process.kill()
+                pass
+        self._stop()
 
 
 def calling_context():
@@ -300,18 +363,26 @@ def _run_fresh_interpreter(function_path, args, timeout, where=None):
         script = ("import pickle, sys\nfrom conformance.worker import _child\n"
                   "path, args, where = pickle.load(open(sys.argv[1], 'rb'))\n"
                   "_child(path, args, sys.argv[2], *where)\n")
+        from conformance.isolation import adopt_child, end_child
+
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env["TMPDIR"] = folder
+        child = subprocess.Popen([sys.executable, "-c", script, request_path, result_path],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                 start_new_session=True)
+        adopt_child(child.pid, poll=child.poll)
         try:
-            done = subprocess.run([sys.executable, "-c", script, request_path, result_path],
-                                  capture_output=True, text=True, timeout=timeout, env=env)
+            _, stderr = child.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             return ("timeout", f"no result within {timeout:g} s", "")
+        finally:
+            end_child(child.pid)  # with what it started and left running
         if os.path.exists(result_path):
             with open(result_path, "rb") as handle:
                 return pickle.load(handle)
-        return ("error", f"the child process died (exit status {done.returncode}) without a result",
-                done.stderr)
+        return ("error", f"the child process died (exit status {child.returncode}) without a result",
+                stderr)
 
 
 def run_in_fresh_process(function_path, *args, timeout=120.0, where=None):

@@ -108,10 +108,75 @@ def save_model(model, path):
 
 
 def load_model(path, custom_objects=None, safe_mode=True, compile=True):
-    """Load a ``.keras`` file. Safe mode stays on unless the caller explicitly turns it off."""
-    return keras.models.load_model(
-        str(path), custom_objects=custom_objects, safe_mode=safe_mode, compile=compile
-    )
+    """Load a ``.keras`` file. Safe mode stays on unless the caller explicitly turns it off,
+    even after user code called ``enable_unsafe_deserialization()`` (see
+    :func:`safe_deserialization`)."""
+    scope = safe_deserialization() if safe_mode else contextlib.nullcontext()
+    with scope:
+        return keras.models.load_model(
+            str(path), custom_objects=custom_objects, safe_mode=safe_mode, compile=compile
+        )
+
+
+def _serialization_lib():
+    import importlib
+
+    return importlib.import_module(f"{keras.__name__.split('.')[0]}.src.saving.serialization_lib")
+
+
+def safe_mode_setting():
+    """Keras's switch for unsafe deserialization, per thread in Keras 2 and 3 alike: None
+    (never set), or True / False inside a safe-mode scope; False everywhere after
+    ``enable_unsafe_deserialization()``, which then overrides every ``safe_mode=True``."""
+    in_safe_mode = getattr(_serialization_lib(), "in_safe_mode", None)
+    return in_safe_mode() if in_safe_mode is not None else None
+
+
+def restore_safe_mode_setting(value):
+    if safe_mode_setting() is not value:
+        # Entering a scope sets the switch and leaves it so: the one setter both Kerases have.
+        _serialization_lib().SafeModeScope(value).__enter__()
+
+
+@contextlib.contextmanager
+def safe_deserialization():
+    """Deserialize in safe mode whatever user code switched before (Keras 3 lets the
+    global ``enable_unsafe_deserialization()`` override an explicit ``safe_mode=True``)."""
+    scope = getattr(_serialization_lib(), "SafeModeScope", None)
+    with (scope(True) if scope is not None else contextlib.nullcontext()):
+        yield
+
+
+def backend_settings():
+    """Keras's process-wide backend settings a layer may change: floatx, epsilon and the
+    image data format (the same functions in Keras 2 and 3)."""
+    backend = keras.backend
+    return backend.floatx(), backend.epsilon(), backend.image_data_format()
+
+
+def restore_backend_settings(settings):
+    floatx, epsilon, data_format = settings
+    backend = keras.backend
+    if backend.floatx() != floatx:
+        backend.set_floatx(floatx)
+    if backend.epsilon() != epsilon:
+        backend.set_epsilon(epsilon)
+    if backend.image_data_format() != data_format:
+        backend.set_image_data_format(data_format)
+
+
+def tf_execution_settings():
+    """TensorFlow's switches that change how a ``tf.function`` runs: run every function
+    eagerly, and XLA auto-clustering (the jit setting)."""
+    return tf.config.functions_run_eagerly(), tf.config.optimizer.get_jit()
+
+
+def restore_tf_execution_settings(settings):
+    eagerly, jit = settings
+    if tf.config.functions_run_eagerly() != eagerly:
+        tf.config.run_functions_eagerly(eagerly)
+    if tf.config.optimizer.get_jit() != jit:
+        tf.config.optimizer.set_jit(jit)
 
 
 def save_weights(model, path):
@@ -391,6 +456,87 @@ def defined_by_keras(cls, method_name):
         if method_name in vars(klass):
             return klass.__module__.split(".")[0] in ("keras", "tf_keras")
     return False
+
+
+# -- declared output shapes ------------------------------------------------------------------
+
+def _owner(cls, method_name):
+    return next((klass for klass in cls.__mro__ if method_name in vars(klass)), None)
+
+
+def output_declaration(layer):
+    """The method by which ``layer`` declares its outputs for a symbolic call, or None when
+    it declares nothing (Keras then traces ``call``): ``"compute_output_spec"`` (Keras 3,
+    overridden below ``Layer``: it receives every call argument, constants included) or
+    ``"compute_output_shape"`` (overridden below ``Layer``, by the class or a Keras class it
+    derives from: it receives the shapes of the tensor arguments only)."""
+    cls = type(layer)
+    if KERAS_3:
+        owner = _owner(cls, "compute_output_spec")
+        if owner is not None and owner.__name__ not in ("Layer", "Operation"):
+            return "compute_output_spec"
+        if not getattr(cls.compute_output_shape, "_is_default", False):
+            return "compute_output_shape"
+        return None
+    owner = _owner(cls, "compute_output_shape")
+    return None if owner is None or owner is keras.layers.Layer else "compute_output_shape"
+
+
+def _shape_parameters(method):
+    import inspect
+
+    return [(name, p) for name, p in inspect.signature(method).parameters.items()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _keras2_declared_shapes(layer, args, kwargs):
+    """Keras 2 asks ``compute_output_shape`` with one positional argument, the shapes
+    (``TensorShape``) of ``call``'s first argument. A ``compute_output_shape`` that needs
+    more is written for Keras 3 (``<argument>_shape`` keywords), which Keras 2 never
+    calls; it is asked as Keras 3 would ask it, or not at all (None) when its parameter
+    names do not name call arguments."""
+    import inspect
+
+    call_parameters = list(inspect.signature(layer.call).parameters)
+    given = dict(kwargs)
+    if args:
+        given[call_parameters[0]] = args[0]
+
+    def shapes(value):
+        return tf.nest.map_structure(lambda t: tf.TensorShape(t.shape), value)
+
+    parameters = _shape_parameters(layer.compute_output_shape)
+    required = [name for name, p in parameters if p.default is p.empty]
+    if len(required) <= 1:
+        first = args[0] if args else next(
+            (given[name] for name in call_parameters if name in given), None)
+        return layer.compute_output_shape(shapes(first))
+    keywords = {}
+    for name, _ in parameters:
+        argument = name[:-len("_shape")] if name.endswith("_shape") else None
+        if argument in given and argument != "mask":
+            keywords[name] = shapes(given[argument])
+    if not set(required) <= set(keywords):
+        return None
+    return layer.compute_output_shape(**keywords)
+
+
+def declared_outputs(layer, args, kwargs):
+    """What ``layer`` declares it returns for a symbolic call on ``args``/``kwargs``
+    (``keras.Input`` tensors where the call takes tensors, constants elsewhere), asked as
+    this Keras asks; None when it declares nothing (see :func:`output_declaration`).
+
+    Keras 3 calls ``compute_output_spec(*args, **kwargs)`` (a structure of KerasTensors),
+    whose default hands ``compute_output_shape`` the shapes of the call's tensor arguments
+    (``mask`` left out): with one parameter, whatever its name, those of the first tensor
+    argument in ``call``'s order (a list or dict argument gives a list or dict of shapes);
+    with several, ``<argument>_shape`` keywords. Keras 2 calls ``compute_output_shape`` with
+    the shapes of ``call``'s first argument (a structure of ``TensorShape``)."""
+    if output_declaration(layer) is None:
+        return None
+    if KERAS_3:
+        return layer.compute_output_spec(*args, **kwargs)
+    return _keras2_declared_shapes(layer, args, kwargs)
 
 
 def export_saved_model(model, path):

@@ -74,7 +74,7 @@ def test_a_hanging_check_fails_with_the_time_limit_and_the_run_goes_on():
     result = run_check("check_build_runs_once", spec)
     assert time.perf_counter() - started < 10
     assert result.status == "failed"
-    assert "did not finish within 1 s" in result.message
+    assert "within 1 s" in result.message
     following = run_check("check_no_weights_after_init", spec)
     assert following.status == "passed"
 
@@ -117,4 +117,4 @@ def test_a_check_that_leaves_the_seed_alone_does_not_reset_it(monkeypatch):
     assert calls == []
     seed = compat.tf_global_seed()[0]
     assert run_check("check_build_runs_once", CheckSpec(Vandal, [(3, 4)])).status == "failed"
-    assert calls[-1] == seed != 99  # Vandal set a seed of 99: the checker put the test's back
+    assert compat.tf_global_seed()[0] == seed != 99  # Vandal set 99: the checker put the test's back

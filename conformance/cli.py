@@ -1,21 +1,34 @@
 """The ``keras-conformance`` command.
 
 Exit codes: 0 every check passed or failed as expected; 1 a check failed (a broken
-contract, or an unexpected pass under --strict); 2 usage error (bad option, target, JSON,
-shape or timeout, unknown reference or check), one line; 3 internal error, one line;
-4 a target could not be built and called once, so none of its contracts was checked.
-With several targets, 1 wins over 4: a broken contract is the stronger news.
+contract, an error of the code under test, or an unexpected pass under --strict); 2 usage
+error (bad option, target, JSON, shape, timeout or pyproject key, unknown reference or
+check, an --output that cannot be written), one line, before any check runs; 3 internal
+error, one line; 4 a target could not be imported, or built and called once, so none of
+its contracts was checked; 5 the run's budget (--run-timeout) ran out before every check
+was done; 130 / 143 a SIGINT (Ctrl-C) / SIGTERM stopped the run, after the report of what
+finished was written. With several targets, 1 wins over 4, and 4 over 5.
+
+The code under test is hostile: while it runs, ``sys.stdout`` and file descriptor 1 point
+to stderr, so what it prints cannot mix with the report, which goes to a copy of stdout
+taken before any of its code ran.
 """
 
 import argparse
-import math
+import atexit
+import contextlib
 import os
 import re
+import signal
 import sys
+import threading
 import warnings
 
-from conformance.config import UsageError, jobs_from_args, specs_from_args
-from conformance.exit_codes import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from conformance.config import UsageError, jobs_from_args, run_options
+from conformance.exit_codes import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
+
+#: The signals that stop a run and have the report of what finished written.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class _OrderedInput(argparse.Action):
@@ -70,6 +83,17 @@ def _build_parser():
                        help="declare a trait the checker cannot detect (see `checks`)")
     check.add_argument("--strict", action="store_true", help="an unexpected pass fails the run")
     check.add_argument("--timeout", type=float, default=None, help="seconds per check (default 180)")
+    check.add_argument("--target-timeout", type=float, default=None, metavar="SECONDS",
+                       help="seconds for all the checks of one target; when they run out, its "
+                            "remaining checks are errors saying so (pyproject key: target_timeout)")
+    check.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
+                       help="seconds for the whole run; when they run out, what is left is reported "
+                            "as not run and the exit code is 5 unless a check failed "
+                            "(pyproject key: run_timeout)")
+    check.add_argument("--check", action="append", default=None, dest="only_checks", metavar="CHECK_ID",
+                       help="run only this check (repeat for several; see `checks` for the ids)")
+    check.add_argument("--family", action="append", default=None, dest="only_families", metavar="FAMILY",
+                       help="run only the checks of this family (repeat for several)")
     check.add_argument("--config", default="pyproject.toml",
                        help="pyproject.toml read when no TARGET is given")
     check.add_argument("--jobs", type=int, default=None, metavar="N",
@@ -81,13 +105,30 @@ def _build_parser():
     return parser
 
 
-def _check_run_options(args):
-    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
-        raise UsageError(f"--timeout takes a positive number of seconds, got {args.timeout:g}")
+def _selected_checks(args):
+    """The catalogue, or the checks ``--check`` and ``--family`` select (a usage error for an
+    id or family the catalogue does not have)."""
+    import difflib
+
+    from conformance.catalogue import all_checks
+
+    checks = all_checks("full")
+    ids, families = args.only_checks or [], args.only_families or []
+    known_ids, known_families = [c.id for c in checks], sorted({c.family for c in checks})
+    for given, known, option in ((ids, known_ids, "--check"), (families, known_families, "--family")):
+        for name in given:
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else f"; see: keras-conformance checks"
+                raise UsageError(f"{option} {name!r} is not in the catalogue{hint}")
+    if ids or families:
+        checks = [c for c in checks if c.id in ids or c.family in families]
+    return checks
 
 
 def _prepare_output(path):
-    """Create the folders ``path`` needs before any check runs, so a bad path fails fast."""
+    """Create the folders ``path`` needs and make sure it can be written, before any check
+    runs, so a bad path fails fast (exit 2) and not after the whole run."""
     if os.path.isdir(path):
         raise UsageError(f"--output {path} is a folder; give a file path")
     folder = os.path.dirname(os.path.abspath(path))
@@ -95,57 +136,216 @@ def _prepare_output(path):
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create the folder for --output {path}: {exc.strerror or exc}")
+    existed = os.path.exists(path)
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {path}: {exc.strerror or exc}")
+    if not existed:
+        os.remove(path)  # written at the end; until then, no empty report lies there
 
 
 def _write_report(path, text):
+    """Write the report; ``None``, or the one-line reason it could not be written."""
     try:
-        with open(path, "w", encoding="utf-8") as handle:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
             handle.write(text if text.endswith("\n") else text + "\n")
     except OSError as exc:
-        raise UsageError(f"cannot write the report to {path}: {exc.strerror or exc}")
+        return f"cannot write the report to {path}: {exc.strerror or exc}"
+    return None
 
 
 def _verbosity(args):
     return 1 if args.verbose else -1 if args.quiet else 0
 
 
+@contextlib.contextmanager
+def _stdout_kept_for_the_report():
+    """The stream the report goes to: stdout as it is before any code under test runs.
+    Meanwhile ``sys.stdout`` (and file descriptor 1, with the processes started meanwhile)
+    point to stderr, so a ``print`` in a layer cannot mix with the report and a layer that
+    replaces ``sys.stdout`` cannot make the report vanish."""
+    original = sys.stdout
+    try:
+        fd = original.fileno()
+    except (AttributeError, ValueError, OSError):
+        fd = None  # stdout is not a file (captured by a test runner): keep the object itself
+    if fd != 1:
+        sys.stdout = sys.stderr
+        try:
+            yield original
+        finally:
+            sys.stdout = original
+        return
+    original.flush()
+    saved = os.dup(1)
+    report_out = open(saved, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+    sys.stderr.flush()
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    try:
+        yield report_out
+    finally:
+        report_out.flush()
+        report_out.close()
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        sys.stdout = original
+
+
 def _run_check_command(args):
-    from conformance.catalogue import all_checks
     from conformance.formats import render
-    from conformance.progress import Progress, choose_mode
+    from conformance.progress import choose_mode
     from conformance.quiet_tensorflow import tensorflow_logger_quiet
     from conformance.report import Report
+
+    jobs = jobs_from_args(args)
+    options = run_options(args)
+    checks = _selected_checks(args)
+    if options.output:
+        _prepare_output(options.output)
+    report = Report()
+    mode = choose_mode(sys.stderr, args.quiet,
+                       report_on_stdout_is_for_machines=options.format != "text" and not options.output)
+    with _stdout_kept_for_the_report() as report_out:
+        from conformance.interrupts import signals_stop_the_run
+        from conformance.outcomes import RunInterrupted
+
+        try:
+            with signals_stop_the_run(STOP_SIGNALS, replace_any=True), warnings.catch_warnings(), \
+                    tensorflow_logger_quiet():
+                warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
+                _check_targets(options, checks, jobs, mode, report, lone_target=args.target is not None)
+        except RunInterrupted as interrupted:
+            _stop(report, options, interrupted)
+        text = render(report, options.format, verbosity=_verbosity(args))
+        if options.output:
+            problem = _write_report(options.output, text)
+            if problem is not None:
+                # The report is not lost, and the verdict not hidden behind the path's problem.
+                print(text, file=report_out, flush=True)
+                print(f"keras-conformance: error: {problem}", file=sys.stderr)
+                return report.exit_code or EXIT_USAGE
+            print(f"keras-conformance: {_targets_outcome(report)}; {options.format} report written to "
+                  f"{options.output}", file=report_out, flush=True)
+        else:
+            print(text, file=report_out, flush=True)
+    if report.signal is not None:
+        print(f"keras-conformance: {report.stopped}", file=sys.stderr)
+    return report.exit_code
+
+
+def _stop(report, options, interrupted):
+    """After a signal: the target being checked with what it finished, the others as not run."""
+    done = {t.target for t in report.targets}
+    if interrupted.partial is not None and interrupted.partial.target not in done:
+        report.targets.append(interrupted.partial)
+        done.add(interrupted.partial.target)
+    from conformance.report import TargetReport
+
+    for pending in options.targets:
+        if pending.label not in done:
+            report.targets.append(TargetReport(target=pending.label, stopped=f"not run: {interrupted}"))
+    report.stopped = str(interrupted)
+    report.signal = interrupted.signum
+
+
+def _check_targets(options, checks, jobs, mode, report, lone_target=False):
+    """Check each target of ``options`` into ``report``: imported right before its checks,
+    or in worker processes with ``jobs`` > 1."""
+    from conformance.runner import Budget
+
+    run_budget = Budget(options.run_timeout, "the run") if options.run_timeout is not None else None
+    if jobs > 1 and len(options.targets) > 1:
+        _check_in_workers(options, checks, jobs, mode, report)
+        return
+    from conformance.interrupts import rearm
+    from conformance.progress import Progress
     from conformance.runner import run_spec
 
-    _check_run_options(args)
-    jobs = jobs_from_args(args)
-    specs, fmt, output = specs_from_args(args)
-    if output:
-        _prepare_output(output)
-    report = Report()
-    checks = all_checks("full")
-    mode = choose_mode(sys.stderr, args.quiet, report_on_stdout_is_for_machines=fmt != "text" and not output)
-    progress = Progress(sys.stderr, mode, len(specs))
+    progress = Progress(sys.stderr, mode, len(options.targets))
     try:
-        with warnings.catch_warnings(), tensorflow_logger_quiet():
-            warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
-            if jobs > 1 and len(specs) > 1:
-                from conformance.parallel import check_targets
-
-                report.targets.extend(check_targets(specs, jobs, checks, sys.stderr, mode))
-            else:
-                for spec in specs:
-                    progress.start_target(spec.label, len(checks))
-                    report.targets.append(run_spec(spec, checks=checks, on_result=progress))
+        for pending in options.targets:
+            if run_budget is not None and run_budget.ran_out():
+                report.targets.append(_not_run(pending, f"not run: {run_budget} ran out"))
+                report.stopped = f"{run_budget} ran out"
+                continue
+            progress.start_target(pending.label, len(checks))
+            spec, failed = _load(pending, naming_is_usage=lone_target)
+            rearm(STOP_SIGNALS)  # its module may have installed handlers of its own
+            if failed is not None:
+                report.targets.append(failed)
+                progress(failed.results[0])
+                continue
+            target = run_spec(spec, checks=checks, on_result=progress, target_timeout=pending.target_timeout,
+                              run_budget=run_budget)
+            report.targets.append(target)
+            if target.stopped is not None and report.stopped is None and run_budget is not None \
+                    and run_budget.ran_out():
+                report.stopped = f"{run_budget} ran out"
     finally:
         progress.close()
-    text = render(report, fmt, verbosity=_verbosity(args))
-    if output:
-        _write_report(output, text)
-        print(f"keras-conformance: {_targets_outcome(report)}; {fmt} report written to {output}")
-    else:
-        print(text)
-    return report.exit_code
+
+
+def _not_run(pending, why):
+    from conformance.report import TargetReport
+
+    return TargetReport(target=pending.label, strict=pending.fields.get("strict", False), stopped=why)
+
+
+def _load(pending, naming_is_usage=False):
+    """``(spec, None)``, or ``(None, its one-row report)`` when importing its module failed.
+
+    A TARGET that names nothing importable is a usage error when it is the only one (no
+    check has run then); among several, it is that target's error row and the others are
+    still checked."""
+    from conformance.config import TargetImportFailed
+    from conformance.report import UNUSABLE_CHECK, CheckResult, TargetReport
+
+    try:
+        return pending.load(), None
+    except TargetImportFailed as exc:
+        message = str(exc)
+    except UsageError as exc:
+        if naming_is_usage:
+            raise
+        message = str(exc)
+    failed = TargetReport(target=pending.label, strict=pending.fields.get("strict", False), error=message)
+    failed.results.append(CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
+                                      message=message, reason=message))
+    return None, failed
+
+
+def _check_in_workers(options, checks, jobs, mode, report):
+    """``--jobs``: targets this process could import go to the workers (which import them
+    anew); a target whose import fails here is its error row. Reports arrive in target order;
+    after a signal, the finished ones are kept."""
+    from conformance.parallel import run_specs
+    from conformance.progress import ParallelProgress
+
+    loaded, failed = [], {}
+    for index, pending in enumerate(options.targets):
+        spec, failure = _load(pending)
+        if failure is None:
+            loaded.append((index, spec))
+        else:
+            failed[index] = failure
+    finished = dict(failed)
+    progress = ParallelProgress(sys.stderr, mode, len(loaded))
+    position = {n: index for n, (index, _) in enumerate(loaded)}
+
+    def on_report(n, target):
+        finished[position[n]] = target
+        progress.report(n, target)
+
+    try:
+        run_specs([spec for _, spec in loaded], jobs, checks=[c.id for c in checks],
+                  on_start=progress.start, on_report=on_report)
+    finally:
+        progress.close()
+        report.targets.extend(finished[index] for index in sorted(finished))
 
 
 def _targets_outcome(report):
@@ -208,6 +408,35 @@ def _usage_error(exc):
 
 
 def main(argv=None):
+    """The command's exit code. Run as the process's command (``argv`` None), it also ends
+    the process once the report is out, even if the code under test left a thread running."""
+    as_command = argv is None
+    code = _main(argv)
+    if as_command:
+        _end_process_if_held(code)
+    return code
+
+
+def _end_process_if_held(code):
+    """Python waits for every non-daemon thread before it exits: one the code under test
+    started and never ended would keep the command from ever returning after its report.
+    Then, with the report written and the output flushed, the exit handlers (which end
+    the checker's child processes and remove its temporary files) run here and the
+    process ends with ``os._exit``, without waiting for that thread."""
+    main_thread = threading.main_thread()
+    held = [t for t in threading.enumerate() if t is not main_thread and not t.daemon and t.is_alive()]
+    if not held:
+        return
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a stream the code under test broke
+            pass
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def _main(argv=None):
     argv = _attach_signed_values(sys.argv[1:] if argv is None else list(argv))
     try:
         args = _build_parser().parse_args(argv)
@@ -233,13 +462,15 @@ def _run_command(args):
         return _run_check_command(args)
     except UsageError as exc:
         return _usage_error(exc)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # a signal before the run began, or after the report
         print("keras-conformance: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - one line, never a bare traceback
+        return 128 + getattr(exc, "signum", signal.SIGINT)
+    except BaseException as exc:  # noqa: BLE001 - one line, never a bare traceback or a silent exit
         if os.environ.get("KERAS_CONFORMANCE_DEBUG"):
             raise
-        print(f"keras-conformance: internal error: {type(exc).__name__}: {exc} "
+        from conformance.outcomes import describe_exception
+
+        print(f"keras-conformance: internal error: {describe_exception(exc)} "
               "(set KERAS_CONFORMANCE_DEBUG=1 for the traceback)", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -1,16 +1,57 @@
 """Turning what a user wrote (command-line options, ``[tool.keras-conformance]`` tables) into
 :class:`~conformance.spec.CheckSpec` objects, with one-line usage errors for what is wrong."""
 
+import difflib
 import json
+import math
 import os
+from dataclasses import dataclass, field
 
 #: The keys a ``[[tool.keras-conformance.targets]]`` entry may hold.
 TARGET_KEYS = ("target", "kwargs", "inputs", "input_shapes", "call_kwargs", "reference",
-               "reference_kwargs", "expect_fail", "traits", "tier", "strict", "timeout")
+               "reference_kwargs", "expect_fail", "traits", "tier", "strict", "timeout",
+               "target_timeout")
+#: The keys the ``[tool.keras-conformance]`` table itself may hold.
+TABLE_KEYS = ("targets", "tier", "format", "output", "strict", "timeout", "target_timeout",
+              "run_timeout", "jobs")
+#: The report formats (``--format``, ``format`` in the table).
+FORMATS = ("text", "json", "junit", "markdown", "html")
+#: Seconds each check may take unless told otherwise.
+DEFAULT_TIMEOUT = 180.0
 
 
 class UsageError(Exception):
     """What the user asked for cannot be done as asked (exit code 2, one line)."""
+
+
+def refuse_unknown_keys(given, known, where):
+    """A usage error naming the first unknown key of ``given`` and the known key it is
+    closest to, if any."""
+    unknown = sorted(set(given) - set(known))
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    raise UsageError(f"{where}: unknown key(s) {', '.join(hints)}; known keys: {', '.join(known)}")
+
+
+def positive_seconds(value, where):
+    """``value`` as seconds; a usage error unless it is a positive, finite number (the
+    same rule for the command-line options and the pyproject keys)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value <= 0:
+        raise UsageError(f"{where} takes a positive number of seconds, got {value!r}")
+    return float(value)
+
+
+def report_format(value, where):
+    if value not in FORMATS:
+        close = difflib.get_close_matches(str(value), FORMATS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"{where} must be one of {', '.join(FORMATS)}, got {value!r}{hint}")
+    return value
 
 
 def json_object(text, option):
@@ -86,25 +127,81 @@ def _call_inputs(entry, target):
         raise UsageError(f"{target}: {exc}") from None
 
 
-def spec_from_entry(entry, defaults, base_dir=None):
-    """A :class:`~conformance.spec.CheckSpec` from one target entry (a pyproject table, or
-    the command line's options in the same form)."""
-    from conformance.loading import TargetError, load_target
-    from conformance.spec import DECLARABLE_TRAITS, CheckSpec
+class TargetImportFailed(Exception):
+    """Importing the target's module ran its code, and that code raised or exited: the
+    target cannot be checked (its error row, exit code 4), the others still are."""
 
-    target = entry.get("target")
+
+@dataclass
+class PendingTarget:
+    """A target entry, checked for everything but its class, which :meth:`load` imports
+    right before its checks (a module's import-time code cannot touch the targets before
+    it, and one that exits or raises is that target's error)."""
+
+    target: str
+    fields: dict
+    target_timeout: float = None
+    loaded: object = field(default=None, repr=False)
+
+    @property
+    def label(self):
+        return self.target
+
+    def load(self):
+        """The :class:`~conformance.spec.CheckSpec`: a :class:`UsageError` if the target
+        names nothing importable, :class:`TargetImportFailed` if its module's code failed."""
+        from conformance.spec import CheckSpec
+
+        if self.loaded is None:
+            self.loaded = CheckSpec(cls=import_target(self.target), **self.fields)
+        return self.loaded
+
+
+def _names_a_missing_module(exc, target):
+    """Whether ``exc`` (raised importing ``target``) says the module ``target`` names is not
+    there, rather than that its code failed."""
+    missing = getattr(exc, "name", None)
+    if not isinstance(exc, ModuleNotFoundError) or not missing:
+        return False
+    where = target.split(":")[0]
+    return where == missing or where.startswith(missing + ".")
+
+
+def import_target(target):
+    """The class ``target`` names; :class:`UsageError` if it names nothing importable,
+    :class:`TargetImportFailed` if importing it ran code that raised or exited."""
+    from conformance.loading import TargetError, load_target
+    from conformance.outcomes import RunInterrupted, describe_escape, describe_exception, is_escape
+
+    where = target.split(":")[0]
+    try:
+        return load_target(target)
+    except RunInterrupted:
+        raise
+    except TargetError as exc:
+        cause = exc.__cause__
+        if cause is None or _names_a_missing_module(cause, target):
+            raise UsageError(str(exc)) from None
+        raise TargetImportFailed(f"cannot import {where!r}: {describe_exception(cause)}") from None
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt at import
+        if not is_escape(exc):
+            raise
+        raise TargetImportFailed(f"cannot import {where!r}: its code {describe_escape(exc)} "
+                                 "while it was imported") from None
+
+
+def pending_from_entry(entry, defaults, base_dir=None):
+    """A :class:`PendingTarget` from one target entry (a pyproject table, or the command
+    line's options in the same form), every usage error found without importing it."""
+    from conformance.spec import DECLARABLE_TRAITS
+
+    target = entry.get("target") if isinstance(entry, dict) else None
     if not target:
         raise UsageError("every [[tool.keras-conformance.targets]] entry needs target = '...'")
-    unknown_keys = sorted(set(entry) - set(TARGET_KEYS))
-    if unknown_keys:
-        raise UsageError(f"{target}: unknown key(s) {', '.join(unknown_keys)}; a target takes "
-                         f"{', '.join(TARGET_KEYS)}")
+    refuse_unknown_keys(entry, TARGET_KEYS, f"target {target}")
     if base_dir and ".py:" in target and not os.path.isabs(target):
         target = os.path.relpath(os.path.join(base_dir, target))
-    try:
-        cls = load_target(target)
-    except TargetError as exc:
-        raise UsageError(str(exc))
+    _refuse_malformed_target(target)
     inputs = _call_inputs(entry, target)
     reference = entry.get("reference")
     if reference is not None:
@@ -127,30 +224,60 @@ def spec_from_entry(entry, defaults, base_dir=None):
     if unknown:
         raise UsageError(f"unknown trait(s) {', '.join(sorted(unknown))}; declarable: "
                          f"{', '.join(sorted(DECLARABLE_TRAITS))}")
-    try:
-        spec = CheckSpec(
-            cls=cls,
-            inputs=inputs,
-            kwargs=entry.get("kwargs") or {},
-            traits=frozenset(traits),
-            expected_failures=entry.get("expect_fail") or {},
-            strict=bool(entry.get("strict", defaults.get("strict", False))),
-            reference=reference,
-            reference_kwargs=entry.get("reference_kwargs"),
-            tier=entry.get("tier", defaults.get("tier", "fast")),
-            timeout=float(entry.get("timeout", defaults.get("timeout", 180.0))),
-            label=target,
-            import_path=target,
-        )
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"{target}: {exc}")
-    from conformance.runner import validate_expected_failures
+    tier = entry.get("tier", defaults.get("tier", "fast"))
+    if tier not in ("fast", "full"):
+        raise UsageError(f"{target}: tier must be 'fast' or 'full', got {tier!r}")
+    expected = entry.get("expect_fail") or {}
+    if not isinstance(expected, dict):
+        raise UsageError(f"{target}: expect_fail must be a table of check id = reason")
+    _refuse_unknown_expected_failures(expected)
+    timeout = positive_seconds(entry["timeout"], f"timeout of {target}") if "timeout" in entry \
+        else defaults.get("timeout", DEFAULT_TIMEOUT)
+    target_timeout = positive_seconds(entry["target_timeout"], f"target_timeout of {target}") \
+        if "target_timeout" in entry else defaults.get("target_timeout")
+    fields = dict(
+        inputs=inputs,
+        kwargs=entry.get("kwargs") or {},
+        traits=frozenset(traits),
+        expected_failures=expected,
+        strict=bool(entry.get("strict", defaults.get("strict", False))),
+        reference=reference,
+        reference_kwargs=entry.get("reference_kwargs"),
+        tier=tier,
+        timeout=timeout,
+        label=target,
+        import_path=target,
+    )
+    return PendingTarget(target=target, fields=fields, target_timeout=target_timeout)
 
+
+def _refuse_malformed_target(target):
+    """What can be told about a TARGET without importing it: its form, and that its file exists."""
+    if not isinstance(target, str) or target.count(":") != 1 or not all(target.split(":")):
+        raise UsageError(f"TARGET must be 'package.module:ClassName' or 'path/to/file.py:ClassName', "
+                         f"got {target!r}")
+    where = target.split(":")[0]
+    if where.endswith(".py") and not os.path.isfile(where):
+        raise UsageError(f"no such file: {os.path.abspath(where)}")
+
+
+def _refuse_unknown_expected_failures(expected):
+    from conformance.catalogue import all_checks
+
+    known = {check.id for check in all_checks("full")}
+    unknown = sorted(set(expected) - known)
+    if unknown:
+        raise UsageError(f"expected failures name unknown checks: {', '.join(unknown)}")
+
+
+def spec_from_entry(entry, defaults, base_dir=None):
+    """A :class:`~conformance.spec.CheckSpec` from one target entry, its class imported now;
+    a usage error also when its module cannot be imported."""
+    pending = pending_from_entry(entry, defaults, base_dir)
     try:
-        validate_expected_failures(spec)
-    except ValueError as exc:
-        raise UsageError(str(exc))
-    return spec
+        return pending.load()
+    except TargetImportFailed as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _command_line_inputs(given):
@@ -158,25 +285,55 @@ def _command_line_inputs(given):
     return [text if option == "input" else _shape(text) for option, text in given or []]
 
 
-def specs_from_args(args):
-    """``(specs, format, output path)`` for a ``check`` command: the TARGET and its options,
-    or the targets of the pyproject table when no TARGET is given."""
+@dataclass
+class RunOptions:
+    """What a ``check`` command runs and how: the targets (not imported yet), the report's
+    format and path, and the run's budget."""
+
+    targets: list
+    format: str
+    output: str = None
+    run_timeout: float = None
+
+
+def _seconds_option(args, name):
+    value = getattr(args, name, None)
+    return None if value is None else positive_seconds(value, "--" + name.replace("_", "-"))
+
+
+def run_options(args):
+    """The :class:`RunOptions` of a ``check`` command: the TARGET and its options, or the
+    targets of the pyproject table when no TARGET is given. Every usage error is raised
+    here, before any target is imported."""
+    timeout, target_timeout = _seconds_option(args, "timeout"), _seconds_option(args, "target_timeout")
+    run_timeout = _seconds_option(args, "run_timeout")
+    if args.format is not None:
+        report_format(args.format, "--format")
     defaults = {"tier": args.tier or "fast", "strict": args.strict,
-                "timeout": args.timeout or 180.0}
+                "timeout": timeout or DEFAULT_TIMEOUT, "target_timeout": target_timeout}
     if args.target is None:
         if args.inputs or args.call_kwargs or args.kwargs:
             raise UsageError("--input, --input-shape, --call-kwargs and --kwargs describe a TARGET; "
                              "give one, or put them in the pyproject table")
         section, base_dir = read_config(args.config)
+        where = f"[tool.keras-conformance] in {args.config}"
+        refuse_unknown_keys(section, TABLE_KEYS, where)
+
+        def table_seconds(key):
+            return positive_seconds(section[key], f"{key} in {where}") if key in section else None
+
         defaults = {
             "tier": args.tier or section.get("tier", "fast"),
             "strict": args.strict or section.get("strict", False),
-            "timeout": args.timeout or section.get("timeout", 180.0),
+            "timeout": timeout or table_seconds("timeout") or DEFAULT_TIMEOUT,
+            "target_timeout": target_timeout or table_seconds("target_timeout"),
         }
-        specs = [spec_from_entry(entry, defaults, base_dir) for entry in section["targets"]]
-        fmt = args.format or section.get("format", "text")
-        output = args.output or section.get("output")
-        return specs, fmt, output
+        if not isinstance(section["targets"], list):
+            raise UsageError(f"targets in {where} must be an array of tables ([[tool.keras-conformance.targets]])")
+        targets = [pending_from_entry(entry, defaults, base_dir) for entry in section["targets"]]
+        fmt = args.format or report_format(section.get("format", "text"), f"format in {where}")
+        return RunOptions(targets, fmt, args.output or section.get("output"),
+                          run_timeout or table_seconds("run_timeout"))
     entry = {
         "target": args.target,
         "kwargs": json_object(args.kwargs, "--kwargs") if args.kwargs else {},
@@ -191,7 +348,7 @@ def specs_from_args(args):
     }
     if args.reference_kwargs and not args.reference:
         raise UsageError("--reference-kwargs needs --reference")
-    return [spec_from_entry(entry, defaults)], args.format or "text", args.output
+    return RunOptions([pending_from_entry(entry, defaults)], args.format or "text", args.output, run_timeout)
 
 
 def positive_jobs(value, where):

@@ -320,6 +320,10 @@ class _CheckThread:
 _check_threads = threading.local()  # each calling thread has its own check thread
 _abandoned = []  # (thread, what it was running) of every check thread given up on
 _abandoned_lock = threading.Lock()
+_abandoned_total = [0]  # how many check threads were ever given up on
+#: Seconds to wait for a check thread given up on at its timeout before the checks after
+#: it are given up too: one that was only slow (a loaded machine) ends within them.
+ABANDON_GRACE = 2.0
 
 
 def run_with_timeout(func, timeout, what="a check"):
@@ -337,10 +341,26 @@ def run_with_timeout(func, timeout, what="a check"):
         runner.tasks.put(None)  # its thread ends as soon as ``func`` returns, if ever
         with _abandoned_lock:
             _abandoned.append((runner.thread, what))
+            _abandoned_total[0] += 1
         raise TimedOut(f"did not finish within {timeout:g} s")
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def abandoned_count():
+    """How many check threads were given up on in this process so far."""
+    return _abandoned_total[0]
+
+
+def still_running_since(count, grace=ABANDON_GRACE):
+    """Whether a check thread given up on since :func:`abandoned_count` was ``count`` is
+    still running after waiting up to ``grace`` seconds for it: then whatever runs next in
+    this process would run beside it (the runner gives up that target's remaining checks;
+    the command checks the next targets in a fresh process)."""
+    if abandoned_count() == count:
+        return False
+    return not wait_for_abandoned(grace)
 
 
 def abandoned_threads():

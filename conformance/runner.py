@@ -9,7 +9,7 @@ import keras_compat as compat
 from conformance import worker
 from conformance.catalogue import all_checks, get_check
 from conformance.interrupts import signals_stop_the_run
-from conformance.isolation import TimedOut, isolated, run_with_timeout
+from conformance.isolation import TimedOut, abandoned_count, isolated, run_with_timeout, still_running_since
 from conformance.outcomes import (
     ContractViolation,
     NotApplicable,
@@ -306,6 +306,7 @@ def _run_checks(spec, checks, report, on_result, target_timeout, run_budget):
         return
     if undefined is None:
         _start_in_background(spec, checks)
+    hung = None  # the check that timed out and is still running, if any
     for index, check in enumerate(checks):
         if run_budget is not None and run_budget.ran_out():
             reason = f"not run: {run_budget} ran out"
@@ -317,7 +318,14 @@ def _run_checks(spec, checks, report, on_result, target_timeout, run_budget):
         if applies and target_budget is not None and target_budget.ran_out():
             add(_not_run(check, "error", f"not run: {target_budget} ran out"))
             continue
+        if applies and hung is not None:
+            add(_not_run(check, "error", f"not run: {hung} timed out and may still be running (Python "
+                                         "cannot stop a thread; run it alone or with --check to see the rest)"))
+            continue
+        abandoned = abandoned_count()
         add(run_check(check, spec, undefined=undefined, budgets=budgets))
+        if still_running_since(abandoned):  # its verdicts would depend on that thread
+            hung = check.id
 
 
 def check_layer(

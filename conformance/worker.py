@@ -112,25 +112,27 @@ def _start_child(function_path, args, cwd, sys_path):
         finally:
             os._exit(1)
     with _live_lock:
-        _live_children.add(pid)
+        _live_children[pid] = folder
     return pid, folder
 
 
-_live_children = set()  # in the worker: the children (each a process group) not yet waited for
+_live_children = {}  # in the worker: pid -> folder of each child not yet waited for (a process group each)
 _live_lock = threading.Lock()
 
 
 def _kill_live_children():
-    """In the worker, on its way out: kill every child's process group and wait for them."""
+    """In the worker, on its way out: kill every child's process group, wait for them and
+    remove their folders."""
     with _live_lock:
-        pids = list(_live_children)
-    for pid in pids:
+        live = dict(_live_children)
+    for pid in live:
         _kill_group(pid)
-    for pid in pids:
+    for pid, folder in live.items():
         try:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass  # its waiting thread got it first
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _finish_child(pid, folder, timeout):
@@ -160,7 +162,7 @@ def _finish_child(pid, folder, timeout):
         return ("error", "the worker process ended while the child ran", "")
     finally:
         with _live_lock:
-            _live_children.discard(pid)
+            _live_children.pop(pid, None)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -12,13 +12,18 @@ Drawn inputs are a dict ``{input key: array}`` in declaration order; the key of 
 positional input is ``input_<i>``, of a named one its name (``query``, ``inputs.token_ids``).
 
 The text form, shared by the command line and ``pyproject.toml``, is
-``[NAME=]SHAPE[:DTYPE][@LOW..HIGH]``: ``3,7``, ``query=2,5,8``, ``3,6:int32@0..20``,
-``inputs.padding_mask=2,5:bool``, ``2,4:float32@0..`` (strictly positive).
+``[NAME=]SHAPE[:DTYPE][@LOW..HIGH][!MARK...]``: ``3,7``, ``query=2,5,8``, ``3,6:int32@0..20``,
+``inputs.padding_mask=2,5:bool``, ``2,4:float32@0..`` (strictly positive). Marks (see
+:data:`MARKS`) say what else an input is: ``2,5:float32!mask`` (a 0/1 mask in a float
+dtype), ``encoder_padding_mask=2,5:int32!mask_of=encoder_sequence``, ``4,2!unbatched``
+(no batch axis: anchors, a table), ``1,4,4!broadcast`` (a batch of one broadcast against
+the batch), ``2,5,10!onehot``, ``inputs.0=2,5:int32!tuple`` (``inputs`` is a tuple).
 """
 
 import json
 import math
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
@@ -33,10 +38,21 @@ DEFAULT_INT_DOMAIN = (0, 10)
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TEXT_FORM = re.compile(
-    rf"^(?:(?P<name>{_NAME})=)?(?P<shape>[^:@=]+)(?::(?P<dtype>\w+))?"
-    rf"(?:@(?P<low>{_NUMBER})?\.\.(?P<high>{_NUMBER})?)?$"
+    rf"^(?:(?P<name>{_NAME})=)?(?P<shape>[^:@=!]+)(?::(?P<dtype>\w+))?"
+    rf"(?:@(?P<low>{_NUMBER})?\.\.(?P<high>{_NUMBER})?)?(?P<marks>(?:!\w+(?:=[\w.]+)?)*)$"
 )
-_SYNTAX = "[NAME=]SHAPE[:DTYPE][@LOW..HIGH], e.g. 3,7 or query=2,5,8 or 3,6:int32@0..20"
+_SYNTAX = ("[NAME=]SHAPE[:DTYPE][@LOW..HIGH][!MARK...], e.g. 3,7 or query=2,5,8 or "
+           "3,6:int32@0..20 or 2,5:float32!mask")
+#: The marks an input may carry after its domain (``!unbatched``, ``!mask_of=query``).
+MARKS = {
+    "unbatched": "has no batch axis: the shape given is the whole shape, the values are the "
+                 "same in every call, and it is never sliced with the batch",
+    "broadcast": "a batch-1 input broadcast against the batch (shape 1,...): like unbatched",
+    "mask": "a 0/1 padding mask in the dtype given (float32, int32...), like a bool mask",
+    "mask_of": "a mask (any dtype) of the input named, e.g. !mask_of=encoder_sequence",
+    "onehot": "one-hot rows along the last axis (its size is the number of classes)",
+    "tuple": "the list argument it belongs to (or the positional inputs) is passed as a tuple",
+}
 
 
 class InputError(ValueError):
@@ -59,6 +75,11 @@ class TensorInput:
     name: Optional[str] = None
     low: Optional[float] = None
     high: Optional[float] = None
+    batched: bool = True
+    mask: bool = False
+    mask_of: Optional[str] = None
+    onehot: bool = False
+    as_tuple: bool = False
 
     def __post_init__(self):
         try:
@@ -75,6 +96,14 @@ class TensorInput:
         object.__setattr__(self, "dtype", dtype)
         if self.name is not None and not re.fullmatch(_NAME, str(self.name)):
             raise InputError(f"input name {self.name!r} is not ARGUMENT or ARGUMENT.KEY")
+        if self.mask_of is not None:
+            object.__setattr__(self, "mask", True)
+        if self.mask and self.dtype != "bool" and (self.low is not None or self.high is not None):
+            raise InputError(f"{self._label()}: a mask takes no @LOW..HIGH domain (it holds 0 and 1)")
+        if self.mask and self.onehot:
+            raise InputError(f"{self._label()}: an input is a mask or one-hot, not both")
+        if self.onehot and self.dtype == "bool":
+            raise InputError(f"{self._label()}: a one-hot input needs a float or integer dtype")
         self._check_domain()
 
     def _label(self):
@@ -82,9 +111,10 @@ class TensorInput:
 
     def _check_domain(self):
         low, high = self.low, self.high
-        if self.dtype == "bool":
+        if self.dtype == "bool" or self.mask or self.onehot:
             if low is not None or high is not None:
-                raise InputError(f"{self._label()}: a bool input takes no @LOW..HIGH domain")
+                what = "a bool" if self.dtype == "bool" else ("a mask" if self.mask else "a one-hot")
+                raise InputError(f"{self._label()}: {what} input takes no @LOW..HIGH domain")
             return
         if self.is_int:
             low = DEFAULT_INT_DOMAIN[0] if low is None else low
@@ -102,15 +132,38 @@ class TensorInput:
 
     @property
     def is_float(self):
-        return self.dtype in FLOAT_DTYPES
+        """A floating-point data input (masks and one-hot rows in a float dtype are not)."""
+        return self.dtype in FLOAT_DTYPES and not self.mask and not self.onehot
 
     @property
     def is_int(self):
-        return self.dtype in INT_DTYPES
+        """Integer ids (masks and one-hot rows in an integer dtype are not)."""
+        return self.dtype in INT_DTYPES and not self.mask and not self.onehot
 
     @property
     def is_bool(self):
         return self.dtype == "bool"
+
+    @property
+    def is_mask(self):
+        """A padding or attention mask: a bool input, or one marked ``!mask``/``!mask_of``."""
+        return self.is_bool or self.mask
+
+    @property
+    def marks(self):
+        """The ``!MARK`` words of the text form, in a fixed order."""
+        marks = []
+        if not self.batched:
+            marks.append("unbatched")
+        if self.mask_of is not None:
+            marks.append(f"mask_of={self.mask_of}")
+        elif self.mask:
+            marks.append("mask")
+        if self.onehot:
+            marks.append("onehot")
+        if self.as_tuple:
+            marks.append("tuple")
+        return marks
 
     @property
     def argument(self):
@@ -127,7 +180,8 @@ class TensorInput:
 
     @property
     def batch_size(self):
-        return self.shape[0]
+        """The batch size, or None for an input with no batch axis."""
+        return self.shape[0] if self.batched else None
 
     def text(self):
         """The ``[NAME=]SHAPE[:DTYPE][@LOW..HIGH]`` form this input parses back from."""
@@ -138,19 +192,31 @@ class TensorInput:
             out += f":{self.dtype}"
         if self.low is not None or self.high is not None:
             out += f"@{_number(self.low)}..{_number(self.high)}"
-        return out
+        return out + "".join(f"!{mark}" for mark in self.marks)
+
+    def _replace(self, **changes):
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        fields.update(changes)
+        return TensorInput(**fields)
 
     def with_batch(self, batch_size):
-        return TensorInput((batch_size,) + self.shape[1:], self.dtype, self.name, self.low, self.high)
+        if not self.batched:
+            return self
+        return self._replace(shape=(batch_size,) + self.shape[1:])
 
     # -- drawing ---------------------------------------------------------------------------
 
     def draw(self, rng, batch_size=None, float_dtype=None, scale=1.0):
         """Values for this input: standard-normal floats times ``scale`` (inside the
         bounds, if any), ids uniform over the domain, padding masks for bools."""
+        if not self.batched:  # the same values in every draw: part of the call, not the batch
+            rng, batch_size, scale = np.random.default_rng(zlib.crc32(self.text().encode())), None, 1.0
         shape = (batch_size or self.shape[0],) + self.shape[1:]
-        if self.is_bool:
-            return padding_mask(shape, rng)
+        if self.is_mask:
+            return padding_mask(shape, rng).astype(_numpy_dtype(self._own_dtype(float_dtype)))
+        if self.onehot:
+            ids = rng.integers(0, shape[-1], size=shape[:-1])
+            return np.eye(shape[-1])[ids].astype(_numpy_dtype(self._own_dtype(float_dtype)))
         if self.is_int:
             return rng.integers(self.low, self.high, size=shape).astype(self.dtype)
         values = _bounded_floats(rng.standard_normal(shape) * scale, self.low, self.high, rng, shape)
@@ -160,10 +226,15 @@ class TensorInput:
         """Values at the edges of the domain: the first and last ids (every id of a small
         vocabulary), floats just inside the bounds given, zeros for unbounded floats, and
         whole masks."""
+        if not self.batched:
+            return self.draw(np.random.default_rng(0))
         shape = (batch_size,) + self.shape[1:]
         size = math.prod(shape)
-        if self.is_bool:
-            return np.ones(shape, dtype=bool)
+        if self.is_mask:
+            return np.ones(shape, dtype=_numpy_dtype(self._own_dtype(float_dtype)))
+        if self.onehot:
+            ids = np.resize(np.array([0, shape[-1] - 1]), math.prod(shape[:-1])).reshape(shape[:-1])
+            return np.eye(shape[-1])[ids].astype(_numpy_dtype(self._own_dtype(float_dtype)))
         if self.is_int:
             ids = np.arange(self.low, self.high)
             if ids.size > size:
@@ -171,6 +242,11 @@ class TensorInput:
             return np.resize(ids, size).reshape(shape).astype(self.dtype)
         edges = np.asarray(_float_edges(self.low, self.high), dtype="float64")
         return np.resize(edges, size).reshape(shape).astype(_numpy_dtype(float_dtype or self.dtype))
+
+
+    def _own_dtype(self, float_dtype):
+        """The dtype of a mask or one-hot input: its own, or ``float_dtype`` for a float one."""
+        return float_dtype if (float_dtype and self.dtype in FLOAT_DTYPES) else self.dtype
 
 
 def _number(value):
@@ -247,10 +323,29 @@ def parse_input(text):
     low = None if match["low"] is None else float(match["low"])
     high = None if match["high"] is None else float(match["high"])
     try:
-        return TensorInput(shape, match["dtype"] or "float32", match["name"], low, high)
+        return TensorInput(shape, match["dtype"] or "float32", match["name"], low, high,
+                           **_marked(match["marks"], shape))
     except InputError as exc:  # name the text the user wrote, not the parsed parts
         reason = re.sub(r"^input( '[^']*')?: ", "", str(exc))
         raise InputError(f"input {text!r}: {reason}") from None
+
+
+def _marked(text, shape):
+    """TensorInput fields from the ``!MARK`` words of a text form."""
+    fields = {}
+    for word in filter(None, (text or "").split("!")):
+        mark, _, value = word.partition("=")
+        if mark not in MARKS:
+            raise InputError(f"unknown mark !{mark}; marks: {', '.join('!' + m for m in MARKS)}")
+        if bool(value) != (mark == "mask_of"):
+            raise InputError("!mask_of takes the input it masks (!mask_of=NAME)" if mark == "mask_of"
+                             else f"!{mark} takes no value")
+        if mark == "broadcast" and shape[0] != 1:
+            raise InputError(f"a !broadcast input has a batch of 1, got shape {','.join(map(str, shape))}")
+        fields.update({"unbatched": {"batched": False}, "broadcast": {"batched": False},
+                       "mask": {"mask": True}, "mask_of": {"mask_of": value},
+                       "onehot": {"onehot": True}, "tuple": {"as_tuple": True}}[mark])
+    return fields
 
 
 def _sanitised(key):
@@ -293,7 +388,9 @@ class CallInputs:
         return f"input_{sum(1 for s in self.inputs[:index] if s.name is None)}"
 
     def _check_consistency(self):
-        batches = {spec.batch_size for spec in self.inputs}
+        if not any(spec.batched for spec in self.inputs):
+            raise InputError("at least one input needs a batch axis (every input is !unbatched)")
+        batches = {spec.batch_size for spec in self.inputs if spec.batched}
         if len(batches) > 1:
             raise InputError(f"every input needs the same batch size, got {sorted(batches)}")
         names = [spec.name for spec in self.inputs if spec.name]
@@ -313,6 +410,20 @@ class CallInputs:
             numeric = [k for k in keys if isinstance(k, int)]
             if numeric and (len(numeric) != len(keys) or sorted(numeric) != list(range(len(keys)))):
                 raise InputError(f"the keys of list argument {argument!r} must be 0, 1, ... (got {keys})")
+        keys = [self._key(i, spec) for i, spec in enumerate(self.inputs)]
+        for spec in self.inputs:
+            if spec.mask_of is not None and spec.mask_of not in keys:
+                raise InputError(f"input {spec.name or 'positional'}: !mask_of={spec.mask_of} names no "
+                                 f"input; the inputs are {', '.join(keys)}")
+        for argument in {spec.argument for spec in self.inputs if spec.as_tuple}:
+            group = [spec for spec in self.inputs if spec.argument == argument]
+            if argument is not None and any(spec.item is None or not isinstance(spec.item, int)
+                                            for spec in group):
+                raise InputError(f"!tuple marks the items of a list argument ({argument}.0=...) "
+                                 "or positional inputs")
+            if not all(spec.as_tuple for spec in group):
+                raise InputError(f"mark every item of {argument or 'the positional inputs'} !tuple, "
+                                 "or none")
 
     # -- description -------------------------------------------------------------------------
 
@@ -331,7 +442,12 @@ class CallInputs:
 
     @property
     def batch_size(self):
-        return self.inputs[0].batch_size
+        return next(spec.batch_size for spec in self.inputs if spec.batched)
+
+    @property
+    def batched_keys(self):
+        """The inputs with a batch axis (the others are ``!unbatched``)."""
+        return [key for key, spec in self if spec.batched]
 
     @property
     def positional_only(self):
@@ -340,7 +456,8 @@ class CallInputs:
 
     @property
     def float_keys(self):
-        return [key for key, spec in self if spec.is_float]
+        """Floating-point data inputs (not masks, one-hot rows or unbatched inputs)."""
+        return [key for key, spec in self if spec.is_float and spec.batched]
 
     def spec_of(self, key):
         return self.inputs[self.keys.index(key)]
@@ -355,8 +472,9 @@ class CallInputs:
             text = "x".join(str(d) for d in spec.shape)
             if spec.name:
                 text = f"{spec.name}={text}"
-            if spec.dtype != "float32":
-                text += f" ({spec.dtype})"
+            details = ([] if spec.dtype == "float32" else [spec.dtype]) + spec.marks
+            if details:
+                text += f" ({', '.join(details)})"
             parts.append(text)
         described = ", ".join(parts)
         if self.call_kwargs:
@@ -394,6 +512,12 @@ class CallInputs:
         """Every input (masks included) at batch positions ``index`` (a slice or indices)."""
         return {key: array[index] for key, array in values.items()}
 
+    def slice_batch(self, values, index):
+        """The inputs at batch positions ``index`` (a slice or indices), masks included;
+        inputs with no batch axis (``!unbatched``) stay whole."""
+        batched = set(self.batched_keys)
+        return {key: array[index] if key in batched else array for key, array in values.items()}
+
     @staticmethod
     def as_tensors(values, float_dtype=None):
         """``values`` as TensorFlow constants (float inputs cast to ``float_dtype`` if given)."""
@@ -412,7 +536,10 @@ class CallInputs:
     def arguments(self, values):
         """``(args, kwargs)`` placing each value where its input goes in the call."""
         positional = [values[key] for key, spec in self if spec.name is None]
+        if any(spec.as_tuple for spec in self.inputs if spec.name is None):
+            positional = [tuple(positional)]  # one tuple even of one item
         args = [] if not positional else [positional[0] if len(positional) == 1 else positional]
+        tuples = {spec.argument for spec in self.inputs if spec.as_tuple}
         kwargs = {}
         for key, spec in self:
             if spec.name is None:
@@ -423,14 +550,15 @@ class CallInputs:
                 kwargs.setdefault(spec.argument, {})[spec.item] = values[key]
         for argument, value in list(kwargs.items()):
             if isinstance(value, dict) and value and all(isinstance(k, int) for k in value):
-                kwargs[argument] = [value[i] for i in range(len(value))]
+                items = [value[i] for i in range(len(value))]
+                kwargs[argument] = tuple(items) if argument in tuples else items
         kwargs.update(self.call_kwargs)
         return args, kwargs
 
     def call(self, target, values, **extra):
         """``target`` called with ``values`` where they belong, the constant call keywords,
         and ``extra`` keywords (``training=...``)."""
-        args, kwargs = self.arguments(values)
+        args, kwargs = self.arguments(_tensors(values))
         kwargs.update(extra)
         return target(*args, **kwargs)
 
@@ -447,6 +575,9 @@ class CallInputs:
 
         symbols = {}
         for (key, spec), model_key in zip(self, self.model_keys()):
+            if not spec.batched:  # a constant of the call, as in every eager call
+                symbols[key] = spec.draw(np.random.default_rng(0))
+                continue
             dtype = float_dtype if (float_dtype and spec.is_float) else spec.dtype
             name = None if self.positional_only else model_key
             symbols[key] = keras.Input(shape=spec.shape[1:], batch_size=batch_size, dtype=dtype,
@@ -457,22 +588,27 @@ class CallInputs:
         """``{key: tf.TensorSpec}`` with the batch size given (None: unknown)."""
         import tensorflow as tf
 
-        return {key: tf.TensorSpec((batch_size,) + spec.shape[1:],
+        return {key: tf.TensorSpec(((batch_size,) if spec.batched else spec.shape[:1]) + spec.shape[1:],
                                    float_dtype if (float_dtype and spec.is_float) else spec.dtype)
                 for key, spec in self}
 
     def model_structure(self, values):
         """``values`` arranged as a Functional wrapper takes them: one array or a list when
-        every input is positional (the layer's own call), else a dict by model key."""
+        every input is positional (the layer's own call), else a dict by model key. Inputs
+        with no batch axis are constants inside the wrapper, not inputs of the model."""
+        batched = set(self.batched_keys)
         if self.positional_only:
-            arrays = [values[key] for key in self.keys]
+            arrays = [values[key] for key in self.keys if key in batched]
             return arrays[0] if len(arrays) == 1 else arrays
-        return {model_key: values[key] for key, model_key in zip(self.keys, self.model_keys())}
+        return {model_key: values[key] for key, model_key in zip(self.keys, self.model_keys())
+                if key in batched}
 
     def first_argument_only(self, call_signature_first):
         """Whether every input goes into the call's first argument and no constant keyword
         is given, so a model can be fed the first argument alone (what ``fit`` does)."""
-        if self.call_kwargs:
+        if self.call_kwargs or len(self.batched_keys) < len(self.keys):
+            return False
+        if any(spec.as_tuple for spec in self.inputs):
             return False
         if self.positional_only:
             return True
@@ -483,12 +619,49 @@ class CallInputs:
         args, kwargs = self.arguments(values)
         return args[0] if args else next(iter(kwargs.values()))
 
+    def call_symbolic(self, layer, batch_size=None, float_dtype=None):
+        """``layer`` called on :meth:`symbolic` inputs. A layer with ``None`` among its
+        outputs (refused by Keras's Functional API) is called through
+        :class:`~conformance.wrapping.TensorOutputs`, giving its tensor outputs; any other
+        failure is the layer's own, raised as it came."""
+        from conformance.wrapping import TensorOutputs
+
+        try:
+            return self.call(layer, self.symbolic(batch_size, float_dtype))
+        except Exception as refused:  # noqa: BLE001 - retried through the adapter below
+            if not _refuses_none(refused):
+                raise
+            try:
+                return self.call(TensorOutputs(layer), self.symbolic(batch_size, float_dtype))
+            except Exception:  # noqa: BLE001 - the adapter does not help
+                raise refused from None
+
     def wrap(self, layer, name=None):
-        """A Functional model whose only job is to call ``layer`` on these inputs."""
+        """A Functional model whose only job is to call ``layer`` on these inputs.
+
+        A layer whose outputs hold ``None`` (an optional output not computed), which the
+        Functional API refuses, or a Keras mask that does not fit its output (a padding
+        mask on attention scores), which ``fit`` cannot weigh a loss by, is called through
+        :class:`~conformance.wrapping.TensorOutputs`, which passes its outputs on without them."""
+        from conformance.wrapping import TensorOutputs, needs_adapter
         from keras_compat import keras
 
         symbols = self.symbolic()
-        outputs = self.call(layer, symbols)
+        try:
+            outputs = self.call(layer, symbols)
+            adapt = needs_adapter(outputs)
+        except Exception as refused:  # noqa: BLE001 - retried through the adapter below
+            if not _refuses_none(refused):
+                raise
+            adapt = refused
+        if adapt is not False:
+            symbols = self.symbolic()
+            try:
+                outputs = self.call(TensorOutputs(layer), symbols)
+            except Exception:  # noqa: BLE001 - the adapter does not help: the layer's own error
+                if isinstance(adapt, Exception):
+                    raise adapt from None
+                raise
         return keras.Model(self.model_structure(symbols), outputs, name=name)
 
     # -- masks -------------------------------------------------------------------------------
@@ -496,10 +669,10 @@ class CallInputs:
     def mask_roles(self):
         """What each bool input masks (see :class:`MaskRole`), for bool inputs that mask
         some float or integer input of the call; masks of nothing found are left out."""
-        data = [(key, spec) for key, spec in self if not spec.is_bool]
+        data = [(key, spec) for key, spec in self if not spec.is_mask]
         roles = []
         for key, spec in self:
-            if not spec.is_bool:
+            if not spec.is_mask:
                 continue
             role = self._role_of(key, spec, data)
             if role is not None and role.governs:
@@ -513,6 +686,9 @@ class CallInputs:
 
         positional = [(k, s) for k, s in data if s.name is None]
         name, item = mask.argument, mask.item
+        if mask.mask_of is not None:  # declared: the names do not say
+            governed = [(k, s) for k, s in data if k == mask.mask_of]
+            return MaskRole(key, leading(governed), attention=len(mask.shape) == 3)
         if len(mask.shape) == 3:  # (batch, queries, keys): hides key positions
             named = [(k, s) for k, s in data if s.name in ("key", "value")]
             others = named or [(k, s) for k, s in data[1:]] or data
@@ -525,13 +701,29 @@ class CallInputs:
             paired = [(k, s) for k, s in data if (s.name is None and k == f"input_{item}")
                       or (s.item == item and s.argument != "mask")]
             return MaskRole(key, leading(paired))
-        if name.endswith("_mask") and item is None:  # query_mask goes with query
+        if name is not None and name.endswith("_mask") and item is None:  # query_mask goes with query
             paired = [(k, s) for k, s in data if s.name == name[:-len("_mask")]]
             return MaskRole(key, leading(paired or positional))
-        if item is not None:  # a mask among the keys of a dict argument
+        if name is not None and item is not None:  # a mask among the keys of a dict argument
             siblings = [(k, s) for k, s in data if s.argument == name]
             return MaskRole(key, leading(siblings))
         return MaskRole(key, leading(positional or data))
+
+
+def _refuses_none(exc):
+    """Whether ``exc`` is the Functional API refusing a ``None`` output (Keras 3: "All
+    operation outputs must be tensors"; Keras 2: ``NoneType`` has no Keras history)."""
+    text = str(exc)
+    return "must be tensors" in text or "non-tensor" in text or "'NoneType'" in text
+
+
+def _tensors(values):
+    """NumPy arrays among ``values`` as tensors: Keras 2 converts the first argument of a
+    call, not keyword arguments (a layer calling ``key.shape.as_list()`` would fail)."""
+    import tensorflow as tf
+
+    return {key: tf.convert_to_tensor(value) if isinstance(value, np.ndarray) else value
+            for key, value in values.items()}
 
 
 # -- inputs handed to another process ------------------------------------------------------

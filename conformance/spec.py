@@ -18,9 +18,13 @@ DECLARABLE_TRAITS = {
     "stateful_inference": "inference updates variables by design",
     "no_float64": "does not support a float64 dtype policy by design",
     "no_mixed_precision": "does not support mixed precision by design",
+    "float32_outputs": "keeps floating-point outputs in float32 under mixed precision by design "
+                       "(a float32 residual stream, box coordinates); its variables are still checked",
     "non_finite_outputs": "outputs may hold infinities or NaN by design (e.g. masked logits of -inf)",
     "per_replica_statistics": "under tf.distribute, training uses statistics of each replica's shard "
                               "of the batch by design (like plain BatchNormalization)",
+    "inference_only": "the call mode checked is inference only (e.g. a cache update with no "
+                      "gradient): the training-based checks do not apply",
 }
 
 @dataclass
@@ -35,6 +39,17 @@ class CheckSpec:
     are declarations from :data:`DECLARABLE_TRAITS`. ``expected_failures`` maps check ids
     to the reason they are expected to fail. ``import_path`` (``pkg.module:Class`` or
     ``path/to/file.py:Class``) tells a fresh process how to import the class.
+
+    ``kwargs`` may hold Keras objects in Keras's serialized form (``{"class_name": "LSTM",
+    "config": {...}}``, with ``"module"``/``"registered_name"`` as Keras writes them):
+    each new instance gets freshly deserialized ones (safe mode on), so no two instances
+    share a sublayer. ``kwargs_factory`` (``"pkg.module:function"``, ``"file.py:function"``
+    or a callable) returns more kwargs (tensors, arrays, objects), called for each
+    instance; its kwargs win. ``loss_outputs`` names the outputs the training-based checks
+    put a loss on (default: every floating-point output with a batch axis);
+    ``unbatched_outputs`` names outputs without a batch axis that the checks cannot tell
+    apart. An output is named by its place in the output structure (``"0"``, ``"logits"``,
+    ``"1.cache"``) or its position in the flat list of outputs.
     """
 
     cls: type
@@ -51,6 +66,9 @@ class CheckSpec:
     import_path: Optional[str] = None
     inputs: Sequence = ()
     call_kwargs: Optional[Mapping] = None
+    kwargs_factory: object = None
+    loss_outputs: Optional[Sequence] = None
+    unbatched_outputs: Sequence = ()
 
     def __post_init__(self):
         if not isinstance(self.cls, type) or not issubclass(self.cls, keras.layers.Layer):
@@ -67,6 +85,14 @@ class CheckSpec:
         self.call_kwargs = dict(self.inputs.call_kwargs)
         self.input_shapes = [spec.shape for spec in self.inputs.inputs]
         self.kwargs = dict(self.kwargs)
+        self._factory = None if self.kwargs_factory is None else _factory(self.kwargs_factory)
+        self.constructor_kwargs()  # a kwarg that cannot be deserialized fails here, once
+        for label in ("loss_outputs", "unbatched_outputs"):
+            names = getattr(self, label)
+            if names is not None:
+                if isinstance(names, (str, int)):
+                    names = [names]
+                setattr(self, label, tuple(str(name) for name in names))
         self.traits = frozenset(self.traits)
         unknown = self.traits - set(DECLARABLE_TRAITS)
         if unknown:
@@ -116,9 +142,21 @@ class CheckSpec:
 
     # -- making instances, inputs and calls ----------------------------------------------
 
+    def constructor_kwargs(self):
+        """The kwargs an instance is made with: ``kwargs`` with Keras objects deserialized
+        afresh, updated with what ``kwargs_factory`` returns (a new call each time)."""
+        kwargs = {name: _deserialized(value, f"kwargs[{name!r}]") for name, value in self.kwargs.items()}
+        if self._factory is not None:
+            made = self._factory()
+            if not isinstance(made, Mapping):
+                raise TypeError(f"kwargs_factory {self.kwargs_factory!r} returned "
+                                f"{type(made).__name__}, not a dict of kwargs")
+            kwargs.update(made)
+        return kwargs
+
     def new(self, **overrides):
         """A new, unbuilt instance with the spec's kwargs (``overrides`` win)."""
-        kwargs = dict(self.kwargs)
+        kwargs = self.constructor_kwargs()
         kwargs.update(overrides)
         return self.cls(**kwargs)
 
@@ -181,7 +219,8 @@ class CheckSpec:
             "traits": sorted(self.traits), "expected_failures": dict(self.expected_failures),
             "strict": self.strict, "reference": self.reference,
             "reference_kwargs": self.reference_kwargs, "tier": self.tier, "timeout": self.timeout,
-            "label": self.label,
+            "label": self.label, "kwargs_factory": self.kwargs_factory,
+            "loss_outputs": self.loss_outputs, "unbatched_outputs": tuple(self.unbatched_outputs),
         }
 
     # -- the reference -------------------------------------------------------------------
@@ -203,6 +242,73 @@ class CheckSpec:
         reference = self.new_reference()
         self.call(reference, self.draw(seed=0), training=False)
         return reference
+
+
+def _is_serialized(value):
+    return isinstance(value, dict) and "class_name" in value and "config" in value
+
+
+def _keras_object(config, where):
+    """The Keras object ``config`` serializes, made anew (safe mode on). A config without
+    ``"module"`` (Keras 2's form) is looked up among Keras's layers, initializers,
+    regularizers and constraints."""
+    try:
+        return keras.saving.deserialize_keras_object(dict(config), safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - said as a usage error below
+        failure = exc
+    if "module" not in config:
+        for module in ("keras.layers", "keras.initializers", "keras.regularizers",
+                       "keras.constraints"):
+            for attempt in (lambda: keras.saving.deserialize_keras_object(
+                                {**config, "module": module}, safe_mode=True),
+                            lambda: getattr(keras, module.split(".")[1]).deserialize(dict(config))):
+                try:
+                    made = attempt()
+                except Exception:  # noqa: BLE001 - not of this kind
+                    continue
+                if not isinstance(made, (str, type)):
+                    return made
+    from conformance.errors import describe_error
+
+    raise ValueError(f"{where}: cannot deserialize {config.get('class_name')!r} "
+                     f"({describe_error(failure)})") from None
+
+
+def _deserialized(value, where):
+    """``value`` with every Keras serialized form in it (``{"class_name": ..., "config":
+    ...}``) replaced by a new object."""
+    if _is_serialized(value):
+        return _keras_object(value, where)
+    if isinstance(value, dict):
+        return {key: _deserialized(item, f"{where}[{key!r}]") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_deserialized(item, f"{where}[{i}]") for i, item in enumerate(value))
+    return value
+
+
+def _factory(factory):
+    """The callable a ``kwargs_factory`` names (``pkg.module:function``, ``file.py:function``)."""
+    if callable(factory):
+        return factory
+    if not isinstance(factory, str) or factory.count(":") != 1 or not all(factory.split(":")):
+        raise ValueError(f"kwargs_factory must be 'package.module:function' or "
+                         f"'path/to/file.py:function', got {factory!r}")
+    import importlib
+
+    from conformance.loading import _import_file
+
+    where, name = factory.split(":")
+    try:
+        module = _import_file(where) if where.endswith(".py") else importlib.import_module(where)
+        function = module
+        for part in name.split("."):
+            function = getattr(function, part)
+    except Exception as exc:  # noqa: BLE001 - any import failure is a usage error
+        raise ValueError(f"kwargs_factory {factory!r}: cannot import it "
+                         f"({type(exc).__name__}: {exc})") from None
+    if not callable(function):
+        raise ValueError(f"kwargs_factory {factory!r} is not a function")
+    return function
 
 
 def spec_from_payload(payload):

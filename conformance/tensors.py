@@ -7,29 +7,77 @@ of outputs "agree" because both are NaN. Infinities agree only with the same inf
 import numpy as np
 
 
-def flatten(outputs):
-    """A (nested) output structure as a flat list, dict entries in key order."""
+def flatten(outputs, keep_none=False):
+    """A (nested) output structure as a flat list, dict entries in key order.
+
+    ``None`` leaves are left out (a layer may return ``(outputs, None)``, e.g. a cache
+    that is None when none was given) unless ``keep_none``: a structure of masks keeps
+    them, to stay aligned with the outputs the masks belong to.
+    """
+    return [leaf for _, leaf in flatten_with_paths(outputs, keep_none)]
+
+
+def flatten_with_paths(outputs, keep_none=False, prefix=""):
+    """``[(path, leaf)]`` in :func:`flatten`'s order; a path names a leaf by its place in
+    the structure: ``""`` for a single output, ``"1"``, ``"logits"``, ``"1.cache"``."""
+    def joined(key):
+        return f"{prefix}.{key}" if prefix else str(key)
+
     if isinstance(outputs, dict):
-        return [leaf for key in sorted(outputs, key=str) for leaf in flatten(outputs[key])]
+        return [pair for key in sorted(outputs, key=str)
+                for pair in flatten_with_paths(outputs[key], keep_none, joined(key))]
     if isinstance(outputs, (list, tuple)):
-        return [leaf for item in outputs for leaf in flatten(item)]
-    return [outputs]
+        return [pair for index, item in enumerate(outputs)
+                for pair in flatten_with_paths(item, keep_none, joined(index))]
+    if outputs is None and not keep_none:
+        return []
+    return [(prefix, outputs)]
+
+
+def output_names(outputs):
+    """A name for each output :func:`flatten` gives: its path in the structure, or its
+    position (``"0"``, ``"1"``...) in the flat list when the output is a single tensor."""
+    return [path or str(index) for index, (path, _) in enumerate(flatten_with_paths(outputs))]
+
+
+def select_outputs(outputs, names):
+    """Positions in :func:`flatten`'s list of the outputs ``names`` names: a path in the
+    structure (``"logits"``, ``"0"``, ``"1.cache"``) or a position in the flat list;
+    ``ValueError`` naming the outputs there are when a name matches none."""
+    paths = flatten_with_paths(outputs)
+    chosen = []
+    for name in names:
+        text = str(name)
+        matches = [i for i, (path, _) in enumerate(paths)
+                   if path == text or path.startswith(text + ".")]
+        if not matches and text.isdigit() and int(text) < len(paths):
+            matches = [int(text)]
+        if not matches:
+            raise ValueError(f"no output is named {text!r}; the outputs are "
+                             f"{', '.join(output_names(outputs))}")
+        chosen.extend(i for i in matches if i not in chosen)
+    return sorted(chosen)
 
 
 def as_arrays(outputs):
-    """A layer's output(s) as a list of NumPy arrays (one per output tensor)."""
+    """A layer's output(s) as a list of NumPy arrays (one per output tensor; None left out)."""
     return [np.asarray(out) for out in flatten(outputs)]
 
 
 def undefined_outputs(outputs):
-    """Why ``outputs`` is not a tensor or a structure of tensors, or None if it is one."""
+    """Why ``outputs`` is not a tensor or a structure of tensors, or None if it is one.
+
+    ``None`` inside a structure is allowed (an optional output not computed in this call),
+    but a structure must hold at least one tensor."""
+    if outputs is None:
+        return "None"
     leaves = flatten(outputs)
     if not leaves:
+        if flatten(outputs, keep_none=True):
+            return "a structure holding only None, no tensor"
         return "an empty structure with no tensor in it"
     for index, leaf in enumerate(leaves):
         where = "" if len(leaves) == 1 else f" as output {index}"
-        if leaf is None:
-            return f"None{where}"
         if not hasattr(leaf, "shape") or not hasattr(leaf, "dtype"):
             return f"a {type(leaf).__name__} ({leaf!r:.60}){where}, not a tensor"
     return None
@@ -126,3 +174,55 @@ def max_abs_diff(expected, seen):
     if problem:
         raise ValueError(problem)
     return largest_difference(expected, seen)
+
+
+# -- which outputs carry the batch ---------------------------------------------------------
+
+def batch_axes(shapes_by_size, build_size, unbatched=()):
+    """For each output, the axes whose size follows the batch size (``(0,)`` for a batched
+    output, ``()`` for one with no batch axis or a batch-1 broadcast one, ``(0, 1)`` for
+    ``[B, B]`` in-batch logits), from the output shapes at two or more batch sizes
+    (``{batch size: [shape, ...]}``).
+
+    An output whose shape never moves but whose leading size equals ``build_size`` (the
+    batch size the layer was built with) may be a batch frozen into the layer: it counts as
+    batched, so the checks catch it. Positions in ``unbatched`` are declared unbatched.
+    """
+    sizes = sorted(shapes_by_size)
+    counts = {len(shapes) for shapes in shapes_by_size.values()}
+    if len(counts) != 1:
+        raise ValueError(f"the number of outputs changes with the batch size: "
+                         f"{ {size: len(shapes_by_size[size]) for size in sizes} }")
+    axes = []
+    for index in range(counts.pop()):
+        shapes = [tuple(shapes_by_size[size][index]) for size in sizes]
+        if index in unbatched:
+            axes.append(())
+            continue
+        ranks = {len(shape) for shape in shapes}
+        if len(ranks) != 1 or not shapes[0]:
+            axes.append((0,) if shapes[0] else ())
+            continue
+        following = tuple(axis for axis in range(len(shapes[0]))
+                          if all(shape[axis] == size for shape, size in zip(shapes, sizes)))
+        if not following and len(set(shapes)) > 1 or shapes[0][0] == build_size:
+            following = following or (0,)
+        axes.append(following)
+    return axes
+
+
+def take_batch(arrays, axes, index):
+    """Each array at batch positions ``index`` (a slice or indices) along its batch axes
+    (see :func:`batch_axes`); an array with no batch axis is kept whole."""
+    taken = []
+    for array, along in zip(arrays, axes):
+        for axis in along:
+            positions = np.arange(array.shape[axis])[index]
+            array = np.take(array, positions, axis=axis)
+        taken.append(array)
+    return taken
+
+
+def per_sample_shape(shape, along):
+    """``shape`` without its batch axes."""
+    return tuple(size for axis, size in enumerate(shape) if axis not in along)

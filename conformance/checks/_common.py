@@ -4,7 +4,8 @@ import numpy as np
 import tensorflow as tf
 
 from conformance.outcomes import ContractViolation
-from conformance.tensors import as_arrays, flatten, non_finite, undefined_outputs
+from conformance.tensors import as_arrays, batch_axes, flatten, non_finite, select_outputs, \
+    undefined_outputs
 
 #: ``training=OMITTED`` calls the target without a ``training`` argument at all.
 OMITTED = object()
@@ -57,6 +58,28 @@ def shapes_of(arrays):
     return [tuple(a.shape) for a in as_arrays(arrays)]
 
 
+def declared_unbatched(spec, outputs):
+    """Positions (in :func:`~conformance.tensors.flatten`'s list) of the outputs the spec
+    declares unbatched (``unbatched_outputs``)."""
+    names = getattr(spec, "unbatched_outputs", ())
+    return select_outputs(outputs, names) if names else []
+
+
+def output_batch_axes(spec, layer, training=False):
+    """For each output of ``layer`` (None outputs left out), the axes that follow the batch
+    size: ``(0,)`` for a batched output, ``()`` for one without a batch axis (anchors, a
+    relative position table) or a batch-1 broadcast one, ``(0, 1)`` for ``[B, B]`` logits.
+    Learnt by calling ``layer`` at two batch sizes; outputs the spec declares unbatched are
+    ``()``. Every check that slices or compares outputs by batch uses this."""
+    sizes = (spec.batch_size, spec.batch_size + 3)
+    shapes, declared = {}, []
+    for size in sizes:
+        outputs = call(spec, layer, spec.draw(batch_size=size, seed=size), training)
+        shapes[size] = [tuple(int(d) for d in leaf.shape) for leaf in flatten(outputs)]
+        declared = declared_unbatched(spec, outputs)
+    return batch_axes(shapes, spec.batch_size, unbatched=declared)
+
+
 def projection_loss(outputs, seed=0):
     """A generic scalar loss: each floating-point output dotted with fixed random weights.
 
@@ -99,18 +122,21 @@ def _root_cause(exc):
 
 
 def describe_failure(exc):
-    """A one-line account of why user code raised: the innermost exception of a chain, and
-    for an error raised inside a traced function, the last line of TensorFlow's message
-    (the error itself, after the traced call stack)."""
-    from conformance.outcomes import describe_exception
+    """A one-line account of why user code raised: the innermost exception of a chain; for
+    an error raised inside a traced function, the last line of TensorFlow's message (the
+    error itself, after the traced call stack); for an error Keras framed ("Exception
+    encountered when calling...", a fenced block, the arguments received), the line that
+    says what went wrong (see :func:`conformance.errors.informative_line`)."""
+    from conformance.errors import describe_error
 
     exc = _root_cause(exc)
     text = str(exc)
     if "in user code:" in text or "Graph execution error" in text:
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         lines = [line for line in lines if not line.startswith(("[[", "File "))] or lines
-        return f"{type(exc).__name__}: {lines[-1]}"[:300]
-    return describe_exception(exc)
+        if "Exception encountered when calling" not in text:
+            return f"{type(exc).__name__}: {lines[-1]}"[:300]
+    return describe_error(exc)
 
 
 def run_step(expected, action, *args):
@@ -124,3 +150,28 @@ def run_step(expected, action, *args):
         raise
     except Exception as exc:  # noqa: BLE001 - the target failing this step breaks the contract
         raise ContractViolation(expected, describe_failure(exc)) from exc
+
+
+#: Training calls compared before a layer is judged deterministic in training, and the least
+#: batch they are made on: with one pair on a batch of 2, a drop-path layer at rate 0.5
+#: gives equal outputs about half the time; six calls on 8 samples almost never.
+_TRAINING_DRAWS = 6
+_TRAINING_BATCH = 8
+
+
+def random_in_training(spec, layer, seed=11):
+    """Whether ``layer``'s training-mode output is random (dropout, drop path, noise): the one
+    decider of every family. Several training calls on one input of at least
+    ``_TRAINING_BATCH`` samples; random if any two differ. One agreeing pair proves nothing."""
+    from conformance.tensors import mismatch
+
+    try:
+        inputs = spec.draw(batch_size=max(spec.batch_size, _TRAINING_BATCH), seed=seed)
+        first = forward(spec, layer, inputs, training=True)
+    except ContractViolation:
+        raise
+    except Exception:  # noqa: BLE001 - a layer tied to its example batch size: use that one
+        inputs = spec.draw(seed=seed)
+        first = forward(spec, layer, inputs, training=True)
+    return any(mismatch(first, forward(spec, layer, inputs, training=True), 0.0)
+               for _ in range(_TRAINING_DRAWS - 1))

@@ -6,12 +6,12 @@ import numpy as np
 
 import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.checks._common import OMITTED, changed, forward, values, variable_names
+from conformance.checks._common import OMITTED, changed, forward, output_batch_axes, values, \
+    variable_names
 from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
-from conformance.inputs import CallInputs
 from conformance.spec import DECLARABLE_TRAITS
-from conformance.tensors import mismatch
+from conformance.tensors import mismatch, take_batch
 from conformance.wrapping import fit_one_step
 
 #: Relative tolerance for "the same output" when the same numbers are computed again.
@@ -75,20 +75,21 @@ def check_batch_independent_inference(spec):
     size = max(spec.batch_size, 3)
     x = spec.draw(batch_size=size, seed=3)
     full = state.run(x, training=False)
-    if any(out.ndim == 0 or out.shape[0] != size for out in full):
-        raise NotApplicable("an output has no batch dimension to compare sample by sample")
+    batched = output_batch_axes(spec, state.layer)
+    if not any(batched) or any(along and full[i].shape[0] != size for i, along in enumerate(batched)):
+        raise NotApplicable("no output has a batch dimension to compare sample by sample")
     order = np.random.default_rng(0).permutation(size)
     if np.array_equal(order, np.arange(size)):
         order = order[::-1]
-    shuffled = state.run(CallInputs.take(x, order), training=False)
-    diff = mismatch([out[order] for out in full], shuffled, _BATCH)
+    shuffled = state.run(spec.inputs.slice_batch(x, order), training=False)
+    diff = mismatch(take_batch(full, batched, order), shuffled, _BATCH)
     expect(not diff, "the same per-sample outputs when the batch (every input, masks included) "
            "is shuffled", diff,
            hint="in inference use stored statistics, not statistics of the batch; "
                 "or declare batch_dependent")
     for i in range(size):
-        alone = state.run(CallInputs.take(x, slice(i, i + 1)), training=False)
-        diff = mismatch([out[i:i + 1] for out in full], alone, _BATCH)
+        alone = state.run(spec.inputs.slice_batch(x, slice(i, i + 1)), training=False)
+        diff = mismatch(take_batch(full, batched, slice(i, i + 1)), alone, _BATCH)
         expect(not diff, f"sample {i}'s output alone to equal its output in a batch of {size}", diff,
                hint="in inference use stored statistics, not statistics of the batch; "
                     "or declare batch_dependent")

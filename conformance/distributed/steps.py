@@ -130,7 +130,9 @@ def _wrapped_outside_scope(spec):
 def _inference_model(spec, instance):
     """A Functional model calling ``instance`` with ``training=False`` whatever mode fit
     runs it in, so fit trains its weights without the randomness it has in training."""
-    if compat.FUNCTIONAL_KEEPS_EXPLICIT_TRAINING:
+    # Keras 2 keeps the training=False only of a call that declares ``training``: a target
+    # without it would run its sublayers' dropout in fit, so it goes through _InInference.
+    if compat.FUNCTIONAL_KEEPS_EXPLICIT_TRAINING and spec.call_accepts("training"):
         symbols = spec.inputs.symbolic()
         outputs = spec.call(instance, symbols, training=False)
         return keras.Model(spec.inputs.model_structure(symbols), outputs)

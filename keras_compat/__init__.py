@@ -206,6 +206,24 @@ def keras_json_default(obj):
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+def config_json(config):
+    """``config`` written as JSON the way Keras writes a layer's config into ``.keras``
+    files and ``to_json()``: through Keras's own serializer, which writes Keras objects
+    (initializers, nested layers, dtype policies), functions, arrays, tensors and dtypes
+    in its serialized forms. ``TypeError`` or ``ValueError`` when it cannot."""
+    import importlib
+    import json
+
+    try:  # Keras 3, and Keras 2.13+ (the .keras format): the same module and function
+        serialization = importlib.import_module(f"{keras.__name__.split('.')[0]}.src.saving.serialization_lib")
+        serialize = serialization.serialize_keras_object
+    except (ImportError, AttributeError):
+        serialize = None
+    if serialize is None:
+        return json.dumps(config, default=keras_json_default)
+    return json.dumps(serialize(config), default=keras_json_default)
+
+
 def version_label():
     """Human-readable version string used in messages and reports."""
     flavour = " via tf_keras" if USES_LEGACY_KERAS else ""

@@ -3,7 +3,6 @@
 import base64
 import copy
 import inspect
-import json
 import marshal
 import os
 import re
@@ -168,23 +167,25 @@ def _rebuild(spec, config):
 
 @contract("serialization")
 def check_get_config_json(spec):
-    """``get_config()`` returns a dict that can be written as JSON."""
+    """``get_config()`` returns a dict that survives Keras's own serialization to JSON (the one ``.keras`` files and ``to_json()`` use)."""
     config = run_step("get_config() to return the layer's config", spec.built().get_config)
     expect(isinstance(config, dict), "a dict from get_config()", lambda: type(config).__name__)
     try:
-        json.dumps(config, default=compat.keras_json_default)
+        compat.config_json(config)
     except (TypeError, ValueError) as exc:
         bad = [key for key, value in config.items() if not _json_ok(value)]
         raise ContractViolation(
-            "a JSON-serialisable config (plain numbers, strings, lists, dicts, serialized objects)",
+            "a config Keras's serializer writes as JSON (plain values, or Keras objects, "
+            "functions and arrays it serializes itself)",
             f"{describe_exception(exc)} under key(s) {bad}",
-            hint="store serialized forms, e.g. keras.activations.serialize(self.activation)",
+            hint="store plain values or serialized forms, e.g. keras.saving.serialize_keras_object(obj), "
+                 "and give helper objects a get_config()",
         ) from exc
 
 
 def _json_ok(value):
     try:
-        json.dumps(value, default=compat.keras_json_default)
+        compat.config_json({"value": value})
     except (TypeError, ValueError):
         return False
     return True

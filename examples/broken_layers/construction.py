@@ -10,13 +10,18 @@ _VECTOR = [(3, 7)]
 
 
 @register_serializable(package="broken_layers")
-class WeightsInInit(keras.layers.Layer):
-    """Breaks check_no_weights_after_init: creates its kernel in __init__ for a fixed input width."""
+class InitWeightsMadeAgainInBuild(keras.layers.Layer):
+    """Breaks check_no_weights_after_init: makes its kernel in __init__ for a known input
+    width (as Keras allows), then build() makes it again, leaving the first one as an
+    untrained duplicate in layer.weights."""
 
     def __init__(self, units=4, input_dim=7, **kwargs):
         super().__init__(**kwargs)
         self.units, self.input_dim = units, input_dim
         self.kernel = self.add_weight(name="kernel", shape=(input_dim, units))
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
 
     def call(self, inputs):
         return tf.matmul(inputs, self.kernel)
@@ -115,7 +120,7 @@ class UnusedSublayer(keras.layers.Layer):
 
 
 BROKEN = {
-    "check_no_weights_after_init": [(WeightsInInit, {"units": 4}, _VECTOR)],
+    "check_no_weights_after_init": [(InitWeightsMadeAgainInBuild, {"units": 4}, _VECTOR)],
     "check_accepts_base_kwargs": [(NoKwargs, {"units": 4}, _VECTOR), (SwallowsKwargs, {"units": 4}, _VECTOR)],
     "check_build_runs_once": [(RebuildsEveryCall, {"units": 4}, _VECTOR)],
     "check_no_new_state_after_first_call": [(LazyStepCounter, {"units": 4}, _VECTOR)],

@@ -29,39 +29,41 @@ class _Dense(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
-@register_serializable(package="broken_layers")
-class ActivationFunctionInConfig(_Dense):
-    """Breaks check_get_config_json: get_config() returns the activation function itself,
-    not its serialized name."""
+class _Vocabulary:
+    """A plain helper object: no get_config(), so no serializer can write it."""
 
-    def __init__(self, units=4, activation="relu", **kwargs):
+    def __init__(self, tokens):
+        self.tokens = list(tokens)
+
+
+@register_serializable(package="broken_layers")
+class HelperObjectInConfig(_Dense):
+    """Breaks check_get_config_json: get_config() returns its helper object itself, which
+    neither json nor Keras's serializer can write."""
+
+    def __init__(self, units=4, vocabulary=("a", "b"), **kwargs):
         super().__init__(units, **kwargs)
-        self.activation = keras.activations.get(activation)
-
-    def call(self, inputs):
-        return self.activation(super().call(inputs))
+        self.vocabulary = vocabulary if isinstance(vocabulary, _Vocabulary) else _Vocabulary(vocabulary)
 
     def get_config(self):
-        return {**super().get_config(), "activation": self.activation}
+        return {**super().get_config(), "vocabulary": self.vocabulary}
 
 
 @register_serializable(package="broken_layers")
-class NumpyArrayInConfig(keras.layers.Layer):
-    """Breaks check_get_config_json: keeps its per-feature scale as a NumPy array and puts
-    that array in the config."""
+class SetInConfig(_Dense):
+    """Breaks check_get_config_json: keeps the output ids it masks as a Python set and puts
+    that set in the config (JSON has no sets; Keras's serializer writes none)."""
 
-    def __init__(self, scale=(1.0,), **kwargs):
-        super().__init__(**kwargs)
-        self.scale = np.asarray(scale, dtype="float32")
+    def __init__(self, units=4, masked_units=(0,), **kwargs):
+        super().__init__(units, **kwargs)
+        self.masked_units = set(masked_units)
 
     def call(self, inputs):
-        return inputs * self.scale
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
+        keep = [0.0 if unit in self.masked_units else 1.0 for unit in range(self.units)]
+        return super().call(inputs) * tf.constant(keep)
 
     def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
+        return {**super().get_config(), "masked_units": self.masked_units}
 
 
 @register_serializable(package="broken_layers")
@@ -218,8 +220,8 @@ class CallsNumpyFunction(keras.layers.Layer):
 
 BROKEN = {
     "check_get_config_json": [
-        (ActivationFunctionInConfig, {"units": 4, "activation": "relu"}, _VECTOR),
-        (NumpyArrayInConfig, {"scale": [0.5] * 7}, _VECTOR),
+        (HelperObjectInConfig, {"units": 4, "vocabulary": ["x", "y"]}, _VECTOR),
+        (SetInConfig, {"units": 4, "masked_units": [1, 2]}, _VECTOR),
     ],
     "check_config_keeps_kwargs": [
         (ActivationLeftOutOfConfig, {"units": 4, "activation": "relu"}, _VECTOR),

@@ -51,3 +51,55 @@ def test_the_global_policy_is_restored():
     run_check("check_mixed_precision", CheckSpec(keras.layers.Dense, [(3, 7)], {"units": 2}))
     run_check("check_float64_policy", CheckSpec(keras.layers.Dense, [(3, 7)], {"units": 2}))
     assert keras.mixed_precision.global_policy().name == before
+
+
+# -- correct layers that look broken (issue 17) -----------------------------------------------
+
+from examples.tricky_good import gradients_dtype as tricky  # noqa: E402
+
+
+def _tricky_spec(name, traits=None):
+    cls, kwargs, inputs, declared = tricky.CASES[name]
+    return CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=declared if traits is None else traits)
+
+
+@pytest.mark.parametrize("name", sorted(tricky.CASES))
+@pytest.mark.parametrize("check_id", CHECKS)
+def test_tricky_but_correct_layers_pass_or_report_their_precision_limit(check_id, name):
+    result = run_check(check_id, _tricky_spec(name))
+    if check_id in tricky.EXPECTED_REPORTS.get(name, {}):
+        assert result.status == "failed"
+        assert "float32 resolution" in result.message and "--trait no_float64" in result.message
+    else:
+        assert result.status in ("passed", "skipped"), result.message
+
+
+def test_a_float32_path_beside_float64_ones_is_reported_by_source():
+    result = run_check("check_float64_policy", _tricky_spec("FourierMixing"))
+    seen = result.message.split("; saw ")[1].split(" (a cast")[0]
+    assert "input 'input_0'" in seen and "weight" not in seen  # its projection is float64
+    declared = run_check("check_float64_policy", _tricky_spec("FourierMixing", traits={"no_float64"}))
+    assert declared.status == "skipped"
+
+
+def test_float32_outputs_need_the_declaration_and_keep_the_variable_contract():
+    undeclared = run_check("check_mixed_precision", _tricky_spec("Float32ResidualBlock", traits=set()))
+    assert undeclared.status == "failed" and "--trait float32_outputs" in undeclared.message
+    assert run_check("check_mixed_precision", _tricky_spec("Float32ResidualBlock")).status == "passed"
+    variables = run_check("check_mixed_precision", CheckSpec(broken.Float16VariablesDense, [(4, 6)],
+                                                             {"units": 3}, traits={"float32_outputs"}))
+    assert variables.status == "failed" and "float16" in variables.message
+
+
+def test_an_op_without_a_float16_kernel_here_is_an_environment_limit():
+    result = run_check("check_mixed_precision", _tricky_spec("GramDeterminant"))
+    assert result.status in ("skipped", "passed"), result.message
+    if result.status == "skipped":
+        assert "float16 kernel" in result.message and "environment" in result.message
+
+
+def test_side_inputs_are_fed_in_the_compute_dtype():
+    from conformance.checks.dtype import _side_keys
+
+    assert _side_keys(_tricky_spec("SideInputBlend")) == ["context"]
+    assert _side_keys(CheckSpec(keras.layers.Add, [(3, 4), (3, 4)])) == []

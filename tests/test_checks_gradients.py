@@ -1,6 +1,7 @@
 """The gradients checks catch their broken layers and pass correct ones."""
 
 import pytest
+import tensorflow as tf
 
 from keras_compat import keras
 from conformance.runner import run_check
@@ -60,3 +61,79 @@ def test_a_wrong_gradient_inside_a_float32_kernel_is_still_found():
     result = run_check("check_gradients_match_finite_differences", spec)
     assert result.status == "failed"
     assert "float32 precision" in result.message and "autodiff" in result.message
+
+
+# -- correct layers that look broken (issue 17) -----------------------------------------------
+
+from examples.tricky_good import gradients_dtype as tricky  # noqa: E402
+
+
+def _tricky_spec(name, **fields):
+    cls, kwargs, inputs, traits = tricky.CASES[name]
+    return CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=traits, **fields)
+
+
+@pytest.mark.parametrize("name", sorted(tricky.CASES))
+@pytest.mark.parametrize("check_id", CHECKS)
+def test_tricky_but_correct_layers_pass(check_id, name):
+    result = run_check(check_id, _tricky_spec(name))
+    assert result.status in ("passed", "skipped"), result.message
+
+
+def test_a_weight_used_only_in_another_call_mode_is_not_blamed_but_a_never_used_one_is():
+    assert run_check("check_gradients_nonzero", _tricky_spec("UntiedReversibleEmbedding")).status == "passed"
+    unused = run_check("check_gradients_nonzero", CheckSpec(broken.UnusedBiasDense, [(4, 6)], {"units": 3}))
+    assert unused.status == "failed"
+    assert "bias" in unused.message and "no other argument" in unused.message
+
+
+def test_a_weight_the_output_follows_without_a_gradient_is_named_as_cut():
+    for cls in (broken.StopGradientDense, broken.NumpyCopyDense):
+        result = run_check("check_gradients_nonzero", CheckSpec(cls, [(4, 6)], {"units": 3}))
+        assert result.status == "failed"
+        assert "kernel" in result.message and "depends on it" in result.message
+
+
+class _AllWeightsInOtherMode(broken._Dense):
+    """Uses its weights only when project=True."""
+
+    def call(self, inputs, project=False):
+        return tf.matmul(inputs, self.kernel) + self.bias if project else inputs * 2.0
+
+
+def test_a_layer_none_of_whose_weights_this_call_uses_fails_and_says_so():
+    spec = CheckSpec(_AllWeightsInOtherMode, [(4, 6)], {"units": 6})
+    result = run_check("check_gradients_nonzero", spec)
+    assert result.status == "failed" and "nor is any other weight" in result.message
+    used = CheckSpec(_AllWeightsInOtherMode, [(4, 6)], {"units": 3}, call_kwargs={"project": True})
+    assert run_check("check_gradients_nonzero", used).status == "passed"
+
+
+def test_a_zero_gate_is_redrawn_before_blaming_the_weights_behind_it():
+    for check_id in ("check_gradients_nonzero", "check_fit_updates_trainable_weights"):
+        result = run_check(check_id, _tricky_spec("ReZeroBlock"))
+        assert result.status == "passed", result.message
+
+
+def test_an_update_below_float32_resolution_is_not_a_missing_update():
+    result = run_check("check_fit_updates_trainable_weights", _tricky_spec("LearnedTimescaleEncoding"))
+    assert result.status == "passed", result.message
+
+
+def test_finite_differences_step_off_a_relu_kink_and_per_source_precision():
+    for name in ("ConvBatchNormReLU", "FourierMixing", "Float32RMSNorm"):
+        result = run_check("check_gradients_match_finite_differences", _tricky_spec(name))
+        assert result.status == "passed", (name, result.message)
+
+
+def test_finite_differences_refuse_a_function_that_changes_between_calls():
+    from examples.broken_layers.graph import StepDecayGain
+
+    result = run_check("check_gradients_match_finite_differences", CheckSpec(StepDecayGain, [(4, 6)]))
+    assert result.status == "failed" and "same inputs and weights" in result.message
+
+
+def test_finite_difference_numbers_are_the_same_run_to_run():
+    spec = CheckSpec(broken.CustomGradientReLUDense, [(4, 6)], {"units": 5})
+    first = run_check("check_gradients_match_finite_differences", spec).message
+    assert first == run_check("check_gradients_match_finite_differences", spec).message

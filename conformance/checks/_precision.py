@@ -2,7 +2,8 @@
 
 A layer can output float64 and hold float64 weights yet compute in float32 inside (an FFT,
 a custom kernel, a cast to float32): its outputs then carry float32 precision only. The
-probe moves every floating-point input and trainable weight by a relative step too small
+probe moves floating-point inputs and trainable weights (all together, or each on its own:
+one float32 path beside float64 ones is found only on its own) by a relative step too small
 for a coarser precision and checks that the loss moves, in proportion to the step (the
 change over twice the step is twice the change): a computation at that precision does; a
 coarser one does not move at all, or jumps by its rounding steps. No gradient is used, so
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 import keras_compat as compat
 from conformance.checks._common import projection_loss, values
+from conformance.tensors import flatten
 
 #: (precision, relative step): each step is far above the precision's rounding error and far
 #: below the next coarser one's (float32 rounds at ~6e-8, float16 at ~5e-4).
@@ -22,12 +24,16 @@ _PROBES = (("float64", 2.0 ** -32), ("float32", 2.0 ** -12))
 _AGREEMENT = 0.1
 #: A step large enough to move the loss of any layer that depends on its sources at all.
 _SENSITIVITY_STEP = 2.0 ** -6
+#: A loss that moves by less than this, relative to the sum of its absolute terms, over
+#: the sensitivity step does not depend on the sources moved (only rounding moved it).
+_INDEPENDENT = 1e-9
 
 
 def built_in_float64(spec, seed=1):
     """(layer, inputs): a new instance made and called (inference) under the float64 policy,
     on inputs whose floating-point values are float64 tensors (ids and masks unchanged)."""
     compat.set_global_policy("float64")
+    compat.keras.utils.set_random_seed(seed)  # the same point, so the same numbers, every run
     layer = spec.new()
     inputs = spec.inputs.as_tensors(spec.draw(seed=seed), float_dtype="float64")
     spec.call(layer, inputs, training=False)
@@ -38,22 +44,71 @@ def loss_of(spec, layer, inputs):
     return projection_loss(spec.call(layer, inputs, training=False), seed=2)
 
 
+#: Unit roundoff of each precision: the relative rounding error of one operation.
+_UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24, "float16": 2.0 ** -11}
+
+
+def unit_roundoff(precision):
+    return _UNIT_ROUNDOFF[precision]
+
+
+def loss_magnitude(spec, layer, inputs):
+    """The sum of the absolute terms :func:`loss_of` adds up (the same outputs and the same
+    projection weights): the scale its rounding error is relative to, however much the
+    terms cancel."""
+    outputs = spec.call(layer, inputs, training=False)
+    rng = np.random.default_rng(2)  # as projection_loss(seed=2) draws them, output by output
+    total = 0.0
+    for out in flatten(outputs):
+        out = tf.convert_to_tensor(out)
+        weights = rng.standard_normal(tuple(out.shape))
+        if out.dtype.is_floating:
+            total += float(np.sum(np.abs(np.asarray(tf.cast(out, tf.float64)) * weights)))
+    return total
+
+
 def _float_sources(spec, layer, inputs):
     weights = [w for w in layer.trainable_weights if compat.dtype_name(w.dtype).startswith("float")]
     keys = spec.inputs.float_keys
     return weights, keys
 
 
-def effective_precision(spec, layer, inputs):
+def _directions(points):
+    """Seeded directions scaled by each value's own magnitude (all-zero sources, such as a
+    bias, by 1: a relative step of a zero would move nothing)."""
+    directions = []
+    for i, point in enumerate(points):
+        scale = np.abs(point.astype("float64"))
+        if not np.any(scale):
+            scale = np.ones_like(scale)
+        directions.append(np.random.default_rng(11 + i).standard_normal(point.shape) * scale)
+    return directions
+
+
+def source_precisions(spec, layer, inputs, weights=None, keys=None):
+    """``{("weight", id(weight)) or ("input", key): precision}``: the precision of each
+    source's own path to the loss, each probed alone (defaults: every float trainable
+    weight and every float input)."""
+    all_weights, all_keys = _float_sources(spec, layer, inputs)
+    weights = all_weights if weights is None else [w for w in weights if any(w is a for a in all_weights)]
+    keys = all_keys if keys is None else list(keys)
+    found = {("weight", id(w)): effective_precision(spec, layer, inputs, [w], []) for w in weights}
+    found.update({("input", k): effective_precision(spec, layer, inputs, [], [k]) for k in keys})
+    return found
+
+
+def effective_precision(spec, layer, inputs, weights=None, keys=None):
     """``"float64"``, ``"float32"`` or ``"float16"``: the finest precision whose probe the
-    layer's loss follows. A layer with nothing to move (no float input, no float weight, or a
-    loss that does not depend on them) counts as float64: nothing shows otherwise."""
-    weights, keys = _float_sources(spec, layer, inputs)
+    layer's loss follows when ``weights`` and the inputs ``keys`` move (default: every float
+    trainable weight and every float input). Nothing to move (no float source, or a loss
+    that does not depend on them) counts as float64: nothing shows otherwise."""
+    all_weights, all_keys = _float_sources(spec, layer, inputs)
+    weights = all_weights if weights is None else weights
+    keys = all_keys if keys is None else keys
     points = values(weights) + [np.asarray(inputs[key]) for key in keys]
     if not points:
         return "float64"
-    directions = [np.random.default_rng(11 + i).standard_normal(p.shape) * np.abs(p.astype("float64"))
-                  for i, p in enumerate(points)]
+    directions = _directions(points)
 
     def loss_moved(step):
         """The loss with every source moved by ``step`` times its own magnitude."""
@@ -68,8 +123,10 @@ def effective_precision(spec, layer, inputs):
         return loss_moved(step) - loss_moved(-step)
 
     try:
-        if central(_SENSITIVITY_STEP) == 0.0:
-            return "float64"  # the loss does not depend on anything movable here
+        if abs(central(_SENSITIVITY_STEP)) <= _INDEPENDENT * loss_magnitude(spec, layer, inputs):
+            # The loss does not depend on these sources beyond rounding (a key bias, which
+            # softmax attention cancels): nothing shows a coarser precision.
+            return "float64"
         for precision, step in _PROBES:
             once, twice = central(step), central(2 * step)
             if once != 0.0 and abs(twice - 2 * once) <= _AGREEMENT * abs(2 * once):

@@ -6,14 +6,36 @@ import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, expect
 from conformance.checks._common import forward
-from conformance.checks._precision import effective_precision
+from conformance.checks._precision import source_precisions
 
 
-def _built_under(policy, spec, input_dtype):
-    """A new instance made and called (inference) under the global ``policy``."""
-    compat.set_global_policy(policy)
-    layer = spec.new()
+def _side_keys(spec):
+    """Float inputs that go to another argument than call's first: Keras 2 autocasts only
+    the first argument, so in a model these arrive already in the compute dtype, from the
+    layers that made them."""
+    parameters = spec.call_parameters()
+    first = parameters[0] if parameters else None
+    return [key for key in spec.inputs.float_keys
+            if spec.inputs.spec_of(key).argument not in (None, first)]
+
+
+def _inputs_under(spec, input_dtype, side_dtype=None):
     inputs = spec.inputs.as_tensors(spec.draw(seed=1), float_dtype=input_dtype)
+    if side_dtype is not None:
+        import tensorflow as tf
+
+        for key in _side_keys(spec):
+            inputs[key] = tf.cast(inputs[key], side_dtype)
+    return inputs
+
+
+def _built_under(policy, spec, input_dtype, side_dtype=None):
+    """A new instance made and called (inference) under the global ``policy``: float inputs
+    of call's first argument in ``input_dtype``, the others in ``side_dtype`` (default the same)."""
+    compat.set_global_policy(policy)
+    compat.keras.utils.set_random_seed(1)
+    layer = spec.new()
+    inputs = _inputs_under(spec, input_dtype, side_dtype)
     outputs = forward(spec, layer, inputs, training=False)
     return layer, outputs, inputs
 
@@ -32,24 +54,63 @@ def _float_variables(layer):
     return found
 
 
+#: How TensorFlow says an op has no kernel for a dtype on this device: NotFoundError "Could
+#: not find device for node ... T=DT_HALF", "No registered 'Op' OpKernel", or an
+#: UnimplementedError "No WhereOp available for float16/half type on CPU".
+_NO_KERNEL_MARKS = ("Could not find device for node", "No registered", "OpKernel", "available for")
+_HALF_MARKS = ("DT_HALF", "float16", "half")
+
+
+def _missing_half_kernel(exc):
+    """The line of TensorFlow's message saying an op has no float16 kernel on this device
+    (``Where`` on a CPU), found anywhere in the chain of ``exc``; None if it is not that."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        text = str(exc)
+        if any(mark in text for mark in _HALF_MARKS):
+            for line in text.splitlines():
+                if any(mark in line for mark in _NO_KERNEL_MARKS):
+                    return " ".join(line.split())[:240]
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 @contract("dtype")
 def check_mixed_precision(spec):
-    """Under the ``mixed_float16`` policy the layer outputs float16 and keeps float32 variables."""
+    """Under the ``mixed_float16`` policy the layer runs, outputs float16 (float32 where declared or set by a sublayer's own policy) and keeps float32 variables."""
     if spec.has_trait("no_mixed_precision"):
         raise NotApplicable("declared no_mixed_precision")
-    layer, outputs, _ = _built_under("mixed_float16", spec, "float32")
+    try:
+        layer, outputs, _ = _built_under("mixed_float16", spec, "float32", side_dtype="float16")
+    except Exception as exc:  # noqa: BLE001 - one kind is the device's, not the layer's
+        missing = _missing_half_kernel(exc)
+        if missing is None:
+            raise
+        raise NotApplicable("an environment limit, not the layer's: an op it uses has no float16 "
+                            f"kernel on this device ({missing}); check it on a device that has one") from exc
     # A sublayer given its own policy (the usual dtype="float32" output layer) may set the
-    # output dtype to its compute dtype.
+    # output dtype to its compute dtype; a declared float32_outputs layer keeps some float32.
     allowed = {"float16"} | {sub.compute_dtype for sub in compat.sublayers(layer)
                              if sub.dtype_policy.name != "mixed_float16"}
+    if spec.has_trait("float32_outputs"):
+        allowed.add("float32")
     wrong = [d for d in _float_output_dtypes(outputs) if d not in allowed]
     expect(not wrong, "float16 outputs (the policy's compute dtype) from float32 inputs",
            lambda: f"output dtypes {_float_output_dtypes(outputs)}",
            hint="do not cast to float32 or create float32 weights explicitly; use "
-                "self.compute_dtype and add_weight() without a dtype")
+                "self.compute_dtype and add_weight() without a dtype; a layer that keeps an "
+                "output in float32 on purpose (a float32 residual stream, box coordinates) "
+                "declares it: --trait float32_outputs")
     not_32 = [f"{name}: {dtype}" for name, dtype in _float_variables(layer) if dtype != "float32"]
     expect(not not_32, "float32 variables (the policy's variable dtype)",
            lambda: f"variables {not_32}")
+
+
+def _source_names(layer, spec, sources):
+    names = {("weight", id(w)): f"weight {compat.variable_path(w)}" for w in layer.trainable_weights}
+    names.update({("input", k): f"input {k!r}" for k in spec.inputs.float_keys})
+    return [names[s] for s in sources]
 
 
 @contract("dtype")
@@ -66,10 +127,18 @@ def check_float64_policy(spec):
     expect(not not_64, "float64 variables",
            lambda: f"variables {not_64}",
            hint="do not hard-code dtype='float32' in add_weight()")
-    precision = effective_precision(spec, layer, inputs)
-    expect(precision == "float64",
-           "a float64 computation: outputs that follow input and weight changes below float32 "
+    # Each input and weight on its own: one float32 path beside float64 ones (an FFT of the
+    # inputs, then a float64 projection) is hidden when everything moves together.
+    precisions = source_precisions(spec, layer, inputs)
+    coarse = sorted((p, s) for s, p in precisions.items() if p != "float64")
+    seen = "; ".join(
+        f"the outputs follow {', '.join(_source_names(layer, spec, [s for q, s in coarse if q == p]))} "
+        f"only at {p} resolution"
+        for p in sorted({p for p, _ in coarse}))
+    expect(not coarse,
+           "a float64 computation: outputs that follow each input and weight below float32 "
            "resolution, as their gradient predicts",
-           f"outputs that move only at {precision} resolution: the layer computes in {precision} inside",
+           lambda: f"{seen}: the layer computes in {coarse[0][0]} inside (a precision limit)",
            hint="a cast to float32 inside call() (tf.signal.fft, a custom kernel, tf.cast(x, "
-                "'float32')) limits the layer to float32 precision; compute in self.compute_dtype")
+                "'float32')) limits the layer to float32 precision; compute in self.compute_dtype, "
+                "or, if the float32 computation is by design, declare it: --trait no_float64")

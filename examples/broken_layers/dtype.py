@@ -75,11 +75,29 @@ class Float32KernelDense(_Dense):
         return tf.cast(product, self.compute_dtype) + self.bias
 
 
+class Float16VariablesDense(_Dense):
+    """Breaks check_mixed_precision (variables): creates its weights in self.compute_dtype,
+    so under mixed precision they are float16 and small updates are lost. It declares
+    float32_outputs (its output is cast to float32 on purpose), which exempts outputs only."""
+
+    def build(self, input_shape):
+        self.weight_dtype = self.compute_dtype
+        super().build(input_shape)
+
+    def call(self, inputs):
+        outputs = tf.matmul(inputs, self.kernel) + self.bias
+        return tf.cast(outputs, tf.float32) if outputs.dtype == tf.float16 else outputs
+
+
 _VECTOR = [(4, 6)]
+
+#: Declarations a broken layer is checked with.
+SPEC_OPTIONS = {Float16VariablesDense: {"traits": {"float32_outputs"}}}
 
 BROKEN = {
     "check_mixed_precision": [
         (Float32PinnedDense, {"units": 3}, _VECTOR),
+        (Float16VariablesDense, {"units": 3}, _VECTOR),
     ],
     "check_float64_policy": [
         (Float32PinnedDense, {"units": 3}, _VECTOR),

@@ -36,6 +36,15 @@ class UnusedBiasDense(_Dense):
         return tf.matmul(inputs, self.kernel)
 
 
+class NumpyCopyDense(_Dense):
+    """Breaks check_gradients_nonzero: passes its kernel through a NumPy function (to log
+    it), so the output follows the kernel but no gradient reaches it."""
+
+    def call(self, inputs):
+        kernel = tf.numpy_function(np.array, [self.kernel], self.kernel.dtype)
+        return tf.matmul(inputs, tf.ensure_shape(kernel, self.kernel.shape)) + self.bias
+
+
 class StopGradientDense(_Dense):
     """Breaks check_gradients_nonzero: wraps the matmul in tf.stop_gradient (meant to stop it
     flowing into the inputs), so the kernel gets no gradient."""
@@ -155,6 +164,7 @@ BROKEN = {
     "check_gradients_nonzero": [
         (UnusedBiasDense, {"units": 3}, _VECTOR),
         (StopGradientDense, {"units": 3}, _VECTOR),
+        (NumpyCopyDense, {"units": 3}, _VECTOR),
     ],
     "check_gradients_match_finite_differences": [
         (CustomGradientReLUDense, {"units": 5}, _VECTOR),

@@ -1,5 +1,6 @@
 """The graph checks catch their broken layers and pass correct ones."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -45,3 +46,22 @@ def test_count_traces_sees_each_new_trace_and_nothing_else():
     with compat.count_traces() as traces:
         square(tf.constant([3.0]))
     assert traces == []
+
+
+def test_outputs_in_another_order_agree_only_when_reordered_alike():
+    from conformance.checks.graph import _same_up_to_order
+
+    values = np.array([[0.5, 0.9, 0.1], [0.3, 0.2, 0.8]], np.float32)
+    indices = np.array([[4, 1, 7], [0, 5, 2]], np.int32)
+    order = np.array([[2, 0, 1], [1, 2, 0]])
+    moved = [np.take_along_axis(a, order, axis=-1) for a in (values, indices)]
+    assert _same_up_to_order([values, indices], moved, 1e-5)
+    assert not _same_up_to_order([values, indices], [moved[0], indices], 1e-5)  # pairs broken
+    assert not _same_up_to_order([values, indices], [moved[0] + 0.1, moved[1]], 1e-5)
+
+
+def test_xla_top_k_unsorted_passes_and_element_order_is_not_required():
+    from examples.tricky_good.construction_graph import UnsortedTopK
+
+    result = run_check("check_xla_matches_eager", CheckSpec(UnsortedTopK, [(3, 10)], {"k": 4}))
+    assert result.status == "passed", result.message

@@ -12,21 +12,17 @@ _FRAMEWORK_MODULES = ("keras", "tf_keras", "tensorflow", "numpy", "builtins", "t
 
 @contract("construction")
 def check_no_weights_after_init(spec):
-    """Weights made in ``__init__`` are made once: they stay tracked, and building and calling the layer adds no second copy of them."""
+    """Weights made in ``__init__`` are made once: building and calling the layer adds no second copy of them."""
     layer = spec.new()
     made_in_init = list(layer.weights)
     if not made_in_init:
         return  # the usual case: every weight is made in build()
     spec.call(layer, spec.draw(), training=False)
-    held = {id(w) for w in layer.weights}
-    dropped = [compat.weight_name(w) for w in made_in_init if id(w) not in held]
-    expect(not dropped, "the weights made in __init__ to stay tracked after the first call",
-           lambda: f"no longer among layer.weights: {dropped}",
-           hint="keep the variables made in __init__; do not replace them in build()")
     originals = {(compat.weight_name(w), tuple(w.shape)) for w in made_in_init}
-    init_ids = {id(w) for w in made_in_init}
+    # Sublayers' weights (a Dense made in build, with its own "kernel") are not copies.
+    not_copies = {id(w) for w in made_in_init} | {id(w) for sub in compat.sublayers(layer) for w in sub.weights}
     copies = [compat.weight_name(w) for w in layer.weights
-              if id(w) not in init_ids and (compat.weight_name(w), tuple(w.shape)) in originals]
+              if id(w) not in not_copies and (compat.weight_name(w), tuple(w.shape)) in originals]
     expect(not copies, f"the {len(made_in_init)} weights made in __init__ and no second copy of them "
            "after the first call",
            lambda: f"made again (same name and shape): {copies}",
@@ -144,33 +140,6 @@ def check_variables_tracked(spec):
            hint="untracked variables are not trained by fit, not saved and not counted")
 
 
-def _spy_on_calls(layers):
-    """Record which of ``layers`` run their ``call`` (through ``__call__`` or directly);
-    returns ``(called ids, undo)``."""
-    called, originals, seen = set(), [], set()
-    for sub in layers:
-        if id(sub) in seen:
-            continue
-        seen.add(id(sub))
-        original = sub.call
-
-        def spying(*args, _sub=sub, _original=original, **kwargs):
-            called.add(id(_sub))
-            return _original(*args, **kwargs)
-
-        originals.append((sub, "call" in vars(sub), original))
-        object.__setattr__(sub, "call", spying)
-
-    def undo():
-        for sub, had_own, original in originals:
-            if had_own:
-                object.__setattr__(sub, "call", original)
-            else:
-                object.__delattr__(sub, "call")
-
-    return called, undo
-
-
 def _would_hold_state(sub):
     """An unbuilt layer holds weights, or has its own build() to make them when built."""
     return bool(sub.weights) or not compat.build_is_framework_default(sub)
@@ -178,20 +147,11 @@ def _would_hold_state(sub):
 
 @contract("construction")
 def check_sublayers_built(spec):
-    """After the first call, every nested sublayer that the call runs, or that holds (or builds) weights, is built."""
+    """After the first call, every nested sublayer that holds weights, or has a ``build`` to make them, is built."""
     layer = spec.built()
-    subs = compat.sublayers(layer)
-    called, undo = _spy_on_calls(subs)
-    try:
-        spec.call(layer, spec.draw(), training=False)
-    finally:
-        undo()
-    unbuilt = [sub for sub in subs if not sub.built]
-    ran = [sub.name for sub in unbuilt if id(sub) in called]
-    expect(not ran, "every sublayer that call() runs to be built",
-           lambda: f"run but never built: {ran}",
-           hint="call sublayers as sublayer(x), not sublayer.call(x), so Keras builds them")
-    dead = [sub.name for sub in unbuilt if _would_hold_state(sub)]
-    expect(not dead, "every sublayer with weights (or a build() that makes them) built after the first call",
-           lambda: f"unbuilt sublayers: {dead}",
+    # A weightless sublayer with Keras's default build (an inherited Flatten the subclass
+    # replaced) may stay unbuilt: it holds nothing to train, save or lose.
+    unbuilt = [sub.name for sub in compat.sublayers(layer) if not sub.built and _would_hold_state(sub)]
+    expect(not unbuilt, "every sublayer with weights (or a build() that makes them) built after the first call",
+           lambda: f"unbuilt sublayers: {unbuilt}",
            hint="a sublayer that is never called is dead weight, or call() skips it")

@@ -364,9 +364,14 @@ def _swap_keras_seed_generator(seed, previous=_NOTHING):
         replaced = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
         global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, None if previous is _NOTHING else previous)
         return replaced
+    import importlib
     import random
 
-    holder = getattr(keras.backend, "_SEED_GENERATOR", None)
+    try:  # the private backend module: the public keras.backend does not export it
+        backend = importlib.import_module(f"{keras.__name__.split('.')[0]}.src.backend")
+    except ImportError:
+        backend = keras.backend
+    holder = getattr(backend, "_SEED_GENERATOR", None)
     if holder is None:
         return None
     replaced = getattr(holder, "generator", None)

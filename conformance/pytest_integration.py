@@ -10,6 +10,7 @@ Usage, in a user's test module::
 """
 
 from conformance.catalogue import all_checks
+from conformance.report import result_text
 from conformance.runner import run_check
 
 
@@ -23,13 +24,15 @@ class _PytestCheck:
     def __call__(self, spec):
         import pytest
 
-        # Expected failures are pytest xfail marks here, so the check runs unmodified.
+        # Expected failures are pytest xfail marks here, so the check runs unmodified. A
+        # SystemExit or KeyboardInterrupt the layer raises is this test's error, not the
+        # session's end; a real Ctrl-C still ends the session.
         plain = _without_expectations(spec)
         result = run_check(self.check, plain)
         if result.status == "skipped":
-            pytest.skip(result.message)
+            pytest.skip(result_text(result))
         if result.status in ("failed", "error"):
-            pytest.fail(result.message, pytrace=False)
+            pytest.fail(f"{result.check}: {result_text(result)}", pytrace=False)
 
     def __repr__(self):
         return self.check.id

@@ -129,3 +129,11 @@ class TakesKwarg(_Dense):
 
     def get_config(self):
         return {**super().get_config(), "scale": self.scale}
+
+
+class SlowCall(_Dense):
+    """A correct layer whose every call takes 0.3 s: enough checks outlast a small budget."""
+
+    def call(self, inputs):
+        time.sleep(0.3)
+        return super().call(inputs)

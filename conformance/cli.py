@@ -99,6 +99,10 @@ def _build_parser():
     check.add_argument("--jobs", type=int, default=None, metavar="N",
                        help="check the targets in N worker processes, one report in target "
                             "order (default 1: all in this process; pyproject key: jobs)")
+    check.add_argument("--isolate", action="store_true",
+                       help="check each target in a worker process, so that os._exit or a crash "
+                            "in native code in the code under test is that target's error row "
+                            "(costs one process start)")
 
     sub.add_parser("checks", help="list the catalogue of checks: id, family, contract")
     sub.add_parser("references", help="list the reference implementations")
@@ -206,6 +210,9 @@ def _run_check_command(args):
     checks = _selected_checks(args)
     if options.output:
         _prepare_output(options.output)
+    from conformance.isolation import begin_run
+
+    begin_run()  # one temp folder for the run, its children's too, removed on every way out
     report = Report()
     mode = choose_mode(sys.stderr, args.quiet,
                        report_on_stdout_is_for_machines=options.format != "text" and not options.output)
@@ -217,7 +224,8 @@ def _run_check_command(args):
             with signals_stop_the_run(STOP_SIGNALS, replace_any=True), warnings.catch_warnings(), \
                     tensorflow_logger_quiet():
                 warnings.simplefilter("ignore")  # Keras's advice to users would drown the report
-                _check_targets(options, checks, jobs, mode, report, lone_target=args.target is not None)
+                _check_targets(options, checks, jobs, mode, report, lone_target=args.target is not None,
+                               isolate=getattr(args, "isolate", False))
         except RunInterrupted as interrupted:
             _stop(report, options, interrupted)
         text = render(report, options.format, verbosity=_verbosity(args))
@@ -252,41 +260,49 @@ def _stop(report, options, interrupted):
     report.signal = interrupted.signum
 
 
-def _check_targets(options, checks, jobs, mode, report, lone_target=False):
+def _check_targets(options, checks, jobs, mode, report, lone_target=False, isolate=False):
     """Check each target of ``options`` into ``report``: imported right before its checks,
     or in worker processes with ``jobs`` > 1."""
     from conformance.runner import Budget
 
     run_budget = Budget(options.run_timeout, "the run") if options.run_timeout is not None else None
-    if jobs > 1 and len(options.targets) > 1:
-        _check_in_workers(options, checks, jobs, mode, report)
+    if (jobs > 1 and len(options.targets) > 1) or isolate:
+        _check_in_workers(options, checks, jobs, mode, report, isolate=isolate)
         return
     from conformance.interrupts import rearm
+    from conformance.isolation import abandoned_threads_alive, target_scope
     from conformance.progress import Progress
     from conformance.runner import run_spec
 
     progress = Progress(sys.stderr, mode, len(options.targets))
+    rest = []  # the targets left to a fresh process after a check that could not be stopped
     try:
-        for pending in options.targets:
+        for position, pending in enumerate(options.targets):
+            if abandoned_threads_alive():  # a check given up on at its timeout still runs here
+                rest = options.targets[position:]
+                break
             if run_budget is not None and run_budget.ran_out():
                 report.targets.append(_not_run(pending, f"not run: {run_budget} ran out"))
                 report.stopped = f"{run_budget} ran out"
                 continue
             progress.start_target(pending.label, len(checks))
-            spec, failed = _load(pending, naming_is_usage=lone_target)
-            rearm(STOP_SIGNALS)  # its module may have installed handlers of its own
-            if failed is not None:
-                report.targets.append(failed)
-                progress(failed.results[0])
-                continue
-            target = run_spec(spec, checks=checks, on_result=progress, target_timeout=pending.target_timeout,
-                              run_budget=run_budget)
+            with target_scope():  # what its module changed at import does not reach the next
+                spec, failed = _load(pending, naming_is_usage=lone_target)
+                rearm(STOP_SIGNALS)  # its module may have installed handlers of its own
+                if failed is not None:
+                    report.targets.append(failed)
+                    progress(failed.results[0])
+                    continue
+                target = run_spec(spec, checks=checks, on_result=progress,
+                                  target_timeout=pending.target_timeout, run_budget=run_budget)
             report.targets.append(target)
             if target.stopped is not None and report.stopped is None and run_budget is not None \
                     and run_budget.ran_out():
                 report.stopped = f"{run_budget} ran out"
     finally:
         progress.close()
+    if rest:
+        _check_in_workers(options, checks, 1, mode, report, targets=rest, isolate=True)
 
 
 def _not_run(pending, why):
@@ -318,7 +334,7 @@ def _load(pending, naming_is_usage=False):
     return None, failed
 
 
-def _check_in_workers(options, checks, jobs, mode, report):
+def _check_in_workers(options, checks, jobs, mode, report, targets=None, isolate=False):
     """``--jobs``: targets this process could import go to the workers (which import them
     anew); a target whose import fails here is its error row. Reports arrive in target order;
     after a signal, the finished ones are kept."""
@@ -326,7 +342,7 @@ def _check_in_workers(options, checks, jobs, mode, report):
     from conformance.progress import ParallelProgress
 
     loaded, failed = [], {}
-    for index, pending in enumerate(options.targets):
+    for index, pending in enumerate(options.targets if targets is None else targets):
         spec, failure = _load(pending)
         if failure is None:
             loaded.append((index, spec))
@@ -342,7 +358,7 @@ def _check_in_workers(options, checks, jobs, mode, report):
 
     try:
         run_specs([spec for _, spec in loaded], jobs, checks=[c.id for c in checks],
-                  on_start=progress.start, on_report=on_report)
+                  on_start=progress.start, on_report=on_report, isolate=isolate)
     finally:
         progress.close()
         report.targets.extend(finished[index] for index in sorted(finished))
@@ -425,7 +441,11 @@ def _end_process_if_held(code):
     process ends with ``os._exit``, without waiting for that thread."""
     main_thread = threading.main_thread()
     held = [t for t in threading.enumerate() if t is not main_thread and not t.daemon and t.is_alive()]
-    if not held:
+    from conformance.isolation import abandoned_threads_alive
+
+    # A check thread given up on at its timeout may be running TensorFlow: the interpreter's
+    # shutdown can abort under it ("terminate called without an active exception", 134).
+    if not held and not abandoned_threads_alive():
         return
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:

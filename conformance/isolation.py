@@ -96,6 +96,21 @@ def isolated():
             shutil.rmtree(directory, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def target_scope():
+    """Around one target of a run, from the import of its module to its last check: the
+    settings its module changed at import (floatx, the policy, the image data format,
+    environment variables...) are put back afterwards, so the next target does not see
+    them. Its registrations of serializable objects stay: a later target of the same
+    module, imported once, needs them."""
+    state = snapshot()
+    try:
+        yield
+    finally:
+        state["registry"] = compat.registration_snapshot()
+        restore(state)
+
+
 def scratch_dir():
     """A new temporary directory, deleted when the surrounding :func:`isolated` ends."""
     directory = tempfile.mkdtemp(prefix="keras-conformance-")

@@ -1,11 +1,14 @@
 """The shapes checks catch their broken layers and pass correct ones."""
 
 import pytest
+import tensorflow as tf
 
+import keras_compat as compat
 from keras_compat import keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import shapes as broken
+from examples.tricky_good import masking_shapes as tricky
 from tests.family_contract import family_tests
 
 CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
@@ -42,3 +45,76 @@ def test_unknown_batch_hidden_by_compute_output_shape_is_caught():
     assert result.status == "failed" and "None" in result.message
     # The same layer is otherwise consistent: its shapes agree at a known batch size.
     assert run_check("check_output_shapes_agree", spec).status == "passed"
+
+
+def _agree(cls, inputs, call_kwargs=None):
+    return run_check("check_output_shapes_agree", CheckSpec(cls, inputs=inputs, call_kwargs=call_kwargs))
+
+
+def test_keyword_shapes_are_handed_as_keras_hands_them():
+    result = _agree(broken.ValueShapedAttention, ["query=2,4,8", "value=2,6,8"])
+    assert result.status == "failed" and "compute_output_shape" in result.message
+    assert "declares (2, 6, 8)" in result.message, result.message
+
+
+class LyingListConcat(tricky.PairConcat):
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+
+def test_one_parameter_receives_the_list_of_shapes():
+    assert _agree(tricky.PairConcat, ["3,4", "3,5"]).status == "passed"
+    result = _agree(LyingListConcat, ["3,4", "3,5"])
+    assert result.status == "failed" and "declares (3, 4)" in result.message, result.message
+
+
+class LyingMeanAndLast(tricky.MeanAndLast):
+    def compute_output_spec(self, inputs):
+        return keras.KerasTensor(tuple(inputs.shape), dtype=self.compute_dtype)
+
+
+@pytest.mark.skipif(not compat.KERAS_3, reason="compute_output_spec declares outputs on Keras 3 only")
+def test_a_compute_output_spec_is_the_declaration_on_keras_3():
+    result = _agree(LyingMeanAndLast, ["2,5,3"])
+    assert result.status == "failed" and "compute_output_spec to give" in result.message, result.message
+
+
+class ScoresDeclaredByShapeOnly(keras.layers.Layer):
+    """Returns attention weights on request, but declares its output by
+    ``compute_output_shape`` alone, which cannot see ``return_attention_scores``."""
+
+    def call(self, query, value, return_attention_scores=False):
+        scores = tf.nn.softmax(tf.matmul(query, value, transpose_b=True), axis=-1)
+        output = tf.matmul(scores, value)
+        return (output, scores) if return_attention_scores else output
+
+    def compute_output_shape(self, query_shape, value_shape):
+        return query_shape
+
+
+def test_a_compute_output_shape_is_not_compared_with_call_keywords_it_cannot_see():
+    inputs, keywords = ["query=2,4,8", "value=2,5,8"], {"return_attention_scores": True}
+    assert _agree(ScoresDeclaredByShapeOnly, inputs).status == "passed"
+    result = _agree(ScoresDeclaredByShapeOnly, inputs, keywords)
+    if compat.KERAS_3:
+        # Keras 3 takes the symbolic call's outputs from compute_output_shape: a Functional
+        # model built with the keyword gets one output instead of two.
+        assert result.status == "failed" and "override compute_output_spec" in result.message
+    else:
+        assert result.status == "skipped" and "return_attention_scores" in result.message
+    declared_by_spec = _agree(tricky.ScoresOnRequest, inputs, keywords)
+    assert declared_by_spec.status == ("passed" if compat.KERAS_3 else "skipped"), declared_by_spec.message
+
+
+class MisnamedShapes(keras.layers.Layer):
+    def call(self, query, value):
+        return query + tf.reduce_mean(value, axis=1, keepdims=True)
+
+    def compute_output_shape(self, q, v):
+        return q
+
+
+@pytest.mark.skipif(not compat.KERAS_3, reason="only Keras 3 asks compute_output_shape by parameter names")
+def test_parameter_names_keras_cannot_map_are_reported_with_keras_words():
+    result = _agree(MisnamedShapes, ["query=2,4,8", "value=2,5,8"])
+    assert result.status == "failed" and "_shape" in result.message, result.message

@@ -1,30 +1,22 @@
 """Shapes: unknown batch sizes, and agreement between symbolic, eager and declared shapes."""
 
-import inspect
-import re
-
 import numpy as np
 import tensorflow as tf
 
 import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.checks._common import describe_shapes, shapes_of
-from conformance.outcomes import ContractViolation, describe_exception, expect
+from conformance.checks._common import declared_unbatched, describe_shapes, output_batch_axes, shapes_of
+from conformance.outcomes import ContractViolation, NotApplicable, expect
+from conformance.tensors import batch_axes, per_sample_shape
 
 _NONE_BATCH_HINT = "use tf.shape(x)[0] (or -1 in a reshape) rather than x.shape[0], which is None"
 
 
 def _error(exc):
     """The informative line of an exception Keras wrapped in call-site boilerplate."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
-    text = re.split(r"\n\s*(?:Call a|A)rguments received", text)[0]
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
-        return describe_exception(exc)
-    line = lines[-1]
-    if not re.match(r"^\w+(Error|Exception)\b", line):
-        line = f"{type(exc).__name__}: {line}"
-    return line if len(line) <= 240 else line[:237] + "..."
+    from conformance.errors import describe_error
+
+    return describe_error(exc, 240)
 
 
 # -- shapes as plain tuples ----------------------------------------------------------------
@@ -36,6 +28,8 @@ def _is_dim(value):
 def flat_shapes(obj):
     """Shapes of a (nested) output or ``compute_output_shape`` result, as a flat list of
     tuples with None for unknown dimensions; dict entries in key order."""
+    if obj is None:  # an optional output not computed in this call
+        return []
     if isinstance(obj, tf.TensorShape):
         return [tuple(obj.as_list()) if obj.rank is not None else None]
     if isinstance(obj, dict):
@@ -70,7 +64,7 @@ def _symbolic_call(layer, spec, batch_size=None):
     """Output shapes of ``layer`` called on ``keras.Input``s; a violation if it raises."""
     what = "an unknown (None)" if batch_size is None else f"a known ({batch_size})"
     try:
-        outputs = spec.inputs.call(layer, spec.inputs.symbolic(batch_size))
+        outputs = spec.inputs.call_symbolic(layer, batch_size)
     except Exception as exc:  # noqa: BLE001 - user code failing here is the finding
         raise ContractViolation(
             f"a call on keras.Input with {what} batch size to work",
@@ -80,49 +74,42 @@ def _symbolic_call(layer, spec, batch_size=None):
     return flat_shapes(outputs)
 
 
-def _shapes_by_argument(spec, batch_size):
-    """``{call argument: shape structure}`` for the spec's inputs with batch ``batch_size``,
-    placed as the inputs are placed in the call (positional inputs are the first argument)."""
-    shapes = {key: compat.shape_argument((batch_size,) + tuple(s.shape[1:])) for key, s in spec.inputs}
-    args, kwargs = spec.inputs.arguments(shapes)
-    for name in spec.call_kwargs:
-        kwargs.pop(name, None)
-    parameters = spec.call_parameters()
-    if args and parameters:
-        kwargs = {parameters[0]: args[0], **kwargs}
-    return kwargs
+def _declaring_method(layer):
+    return compat.output_declaration(layer) or "compute_output_shape"
 
 
 def _declared_shapes(layer, spec, batch_size):
-    """``compute_output_shape`` for the spec's input shapes (batch dimension ``batch_size``),
-    or None when the class leaves it to a Keras implementation that cannot answer.
-
-    A single-parameter ``compute_output_shape`` gets the first call argument's shapes;
-    one with several parameters gets ``<argument>_shape`` keywords (Keras 3's convention).
-    """
-    by_argument = _shapes_by_argument(spec, batch_size)
-    parameters = [name for name, p in inspect.signature(layer.compute_output_shape).parameters.items()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    if len(parameters) == 1:
-        arguments = ([next(iter(by_argument.values()))], {})
-    else:
-        keywords = {name: by_argument[name[:-len("_shape")]] for name in parameters
-                    if name.endswith("_shape") and name[:-len("_shape")] in by_argument}
-        if not keywords:
-            return None  # no way to tell which argument a parameter means
-        arguments = ([], keywords)
-    described = describe_shapes([compat.shape_argument((batch_size,) + tuple(s.shape[1:]))
-                                 for _, s in spec.inputs])
+    """The output shapes ``layer`` declares for the spec's inputs (batch dimension
+    ``batch_size``), asked as Keras asks for a symbolic call (see
+    :func:`keras_compat.declared_outputs`): ``compute_output_spec`` where Keras 3 has it
+    overridden, else ``compute_output_shape`` with the shapes of the call's tensor
+    arguments, by Keras's convention for its parameter names. None when the layer declares
+    nothing, or leaves it to a Keras implementation that cannot answer."""
+    args, kwargs = spec.inputs.arguments(spec.inputs.symbolic(batch_size))
+    method = _declaring_method(layer)
     try:
-        declared = layer.compute_output_shape(*arguments[0], **arguments[1])
+        declared = compat.declared_outputs(layer, args, kwargs)
     except Exception as exc:  # noqa: BLE001
-        if compat.defined_by_keras(type(layer), "compute_output_shape"):
-            return None  # Keras 3's base class does not infer shapes; nothing was declared
+        if compat.defined_by_keras(type(layer), method):
+            return None  # a Keras implementation that cannot answer; nothing was declared
+        described = describe_shapes([(batch_size,) + tuple(s.shape[1:]) for _, s in spec.inputs])
         raise ContractViolation(
-            f"compute_output_shape({described}) to return the output shape",
+            f"{method}, asked as Keras asks it for inputs of shape(s) {described}, to return "
+            "the output shape",
             f"it raised {_error(exc)}",
+            hint="Keras 3 gives a compute_output_shape of one parameter the shapes of the first "
+                 "tensor argument of call() (a list or dict of shapes for a list or dict), and one "
+                 "of several parameters <argument>_shape keywords",
         ) from exc
-    return flat_shapes(declared)
+    return None if declared is None else flat_shapes(declared)
+
+
+def _call_kwargs_unseen(layer, spec):
+    """The constant call keywords the spec sets that the layer's declaration cannot see:
+    ``compute_output_shape`` receives shapes only (``compute_output_spec`` receives them)."""
+    if not spec.call_kwargs or compat.output_declaration(layer) != "compute_output_shape":
+        return []
+    return sorted(spec.call_kwargs)
 
 
 def _traced_shapes(layer, spec):
@@ -147,6 +134,16 @@ def _known_batches(shapes):
     return [s for s in shapes if s and s[0] is not None]
 
 
+def _eager_batch_axes(spec, count):
+    """:func:`output_batch_axes` of a built instance; every output batched when that cannot
+    be learnt (the eager calls fail, or give another number of outputs)."""
+    try:
+        axes = output_batch_axes(spec, spec.built())
+    except Exception:  # noqa: BLE001 - the other checks report a call that fails
+        return [(0,)] * count
+    return axes if len(axes) == count else [(0,)] * count
+
+
 # -- the checks ---------------------------------------------------------------------------
 
 @contract("shapes")
@@ -154,19 +151,23 @@ def check_symbolic_unknown_batch(spec):
     """The layer works on symbolic inputs whose batch size is unknown (None), and its output keeps an unknown batch dimension.
 
     Three views are checked: a new instance called on ``keras.Input`` (how the Functional
-    API builds it), ``compute_output_shape`` given a None batch (what Keras 3 uses for
-    symbolic calls when it is overridden), and a tf.function trace with a None batch (how
-    ``fit`` traces a smaller last batch).
+    API builds it), the declared output (``compute_output_shape``, or Keras 3's
+    ``compute_output_spec``, asked as Keras asks it) given a None batch (what Keras 3 uses
+    for symbolic calls when either is overridden), and a tf.function trace with a None
+    batch (how ``fit`` traces a smaller last batch).
     """
     layer = spec.new()
     for where, shapes in (
         ("on keras.Input", _symbolic_call(layer, spec)),
-        ("from compute_output_shape", _declared_shapes(layer, spec, None)),
+        (f"from {_declaring_method(layer)}", _declared_shapes(layer, spec, None)),
         ("inside tf.function", _traced_shapes(layer, spec)),
     ):
         if shapes is None:
             continue
         fixed = _known_batches(shapes)
+        if fixed:  # an output with no batch axis (an anchor table) keeps its fixed size
+            fixed = [s for s, along in zip(shapes, _eager_batch_axes(spec, len(shapes)))
+                     if along and s and s[0] is not None]
         expect(not fixed, "every output to keep an unknown (None) batch dimension",
                lambda: f"output shape(s) {_text(shapes)} {where}",
                hint="the batch size must come from the inputs, not from a stored number")
@@ -174,26 +175,40 @@ def check_symbolic_unknown_batch(spec):
 
 @contract("shapes")
 def check_output_shapes_agree(spec):
-    """The declared output shape (``compute_output_shape``), the symbolic output shape and the eager output shape agree.
+    """The declared output shape (``compute_output_shape`` or ``compute_output_spec``), the symbolic output shape and the eager output shape agree.
 
     All three are taken for the spec's example batch size. A dimension a shape leaves
-    unknown (None) agrees with anything. ``compute_output_shape`` is compared only when the
-    class, or a Keras class it derives from, implements it.
+    unknown (None) agrees with anything; None outputs are left out. The declaration is
+    asked as Keras asks it (see :func:`_declared_shapes`), and compared only when the
+    class, or a Keras class it derives from, makes one. A ``compute_output_shape`` cannot
+    see constant call keywords (``return_attention_scores=True``): when the spec sets some,
+    it is not compared, and the check says so in a skip once the symbolic and eager shapes
+    agree.
     """
     layer = spec.built()
     eager = shapes_of(spec.call(layer, spec.draw(), training=False))
     batch = spec.batch_size
-    declared = _declared_shapes(layer, spec, batch)
+    unseen = _call_kwargs_unseen(layer, spec)
+    method = _declaring_method(layer)
+    declared = None if unseen else _declared_shapes(layer, spec, batch)
     if declared is not None:
         expect(_all_compatible(declared, eager),
-               f"compute_output_shape to give the eager output shape(s) {_text(eager)}",
+               f"{method} to give the eager output shape(s) {_text(eager)}",
                lambda: f"it declares {_text(declared)}",
-               hint="compute_output_shape must follow what call() does")
+               hint=f"{method} must follow what call() does")
     symbolic = _symbolic_call(spec.new(), spec, batch_size=batch)
+    keras_3_asks_shapes = unseen and compat.KERAS_3
     expect(_all_compatible(symbolic, eager),
            f"a call on keras.Input(batch_size={batch}) to give the eager output shape(s) "
            f"{_text(eager)}",
-           lambda: f"symbolic output shape(s) {_text(symbolic)}")
+           lambda: f"symbolic output shape(s) {_text(symbolic)}",
+           hint=(f"Keras 3 takes a symbolic call's outputs from compute_output_shape, which cannot "
+                 f"see the call keyword(s) {', '.join(unseen)}: override compute_output_spec("
+                 "self, *args, **kwargs) to follow them") if keras_3_asks_shapes else None)
+    if unseen:
+        raise NotApplicable(
+            f"the symbolic and eager output shapes agree; compute_output_shape was not compared: "
+            f"it cannot receive the call keyword(s) {', '.join(unseen)} that this call sets")
 
 
 @contract("shapes")
@@ -201,7 +216,7 @@ def check_batch_sizes(spec):
     """The layer works for several batch sizes, and each sample's output shape does not depend on the batch size."""
     layer = spec.built()
     sizes = sorted({1, spec.batch_size, spec.batch_size + 3})
-    per_sample = {}
+    shapes = {}
     for size in sizes:
         try:
             outputs = spec.call(layer, spec.draw(batch_size=size, seed=size), training=False)
@@ -211,11 +226,19 @@ def check_batch_sizes(spec):
                 f"batch size {size} raised {_error(exc)}",
                 hint="the batch size must not be part of any weight or stored shape",
             ) from exc
-        shapes = shapes_of(outputs)
-        wrong = [s for s in shapes if s and s[0] != size]
+        shapes[size] = shapes_of(outputs)
+    # Which outputs carry the batch (an anchor table or a relative position bias does not),
+    # learnt from the sizes above one: at batch size 1 a broadcast output looks batched.
+    batched = batch_axes({size: shapes[size] for size in sizes if size > 1}, spec.batch_size,
+                         unbatched=declared_unbatched(spec, outputs))
+    per_sample = {}
+    for size in sizes:
+        wrong = [s for s, along in zip(shapes[size], batched) if s and 0 in along and s[0] != size]
         expect(not wrong, f"outputs with batch dimension {size} for inputs with batch size {size}",
-               lambda: f"output shape(s) {_text(shapes)}")
-        per_sample[size] = [s[1:] for s in shapes]
+               lambda: f"output shape(s) {_text(shapes[size])}",
+               hint="an output with no batch axis must have the same shape at every batch size; "
+                    "declare outputs that cannot be told apart (unbatched_outputs)")
+        per_sample[size] = [per_sample_shape(s, along) for s, along in zip(shapes[size], batched)]
     first = per_sample[sizes[0]]
     for size in sizes[1:]:
         expect(per_sample[size] == first,

@@ -81,6 +81,24 @@ class ShapeLyingPair(keras.layers.Layer):
 
 
 @register_serializable(package="broken_layers")
+class ValueShapedAttention(keras.layers.Layer):
+    """Breaks check_output_shapes_agree: attention called as ``layer(query=..., value=...)``
+    whose Keras 3-style ``compute_output_shape(self, query_shape, value_shape)`` returns the
+    value's shape, although each output step is a query step."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # hands the query's mask on: its one defect is the shape
+
+    def call(self, query, value):
+        scores = tf.matmul(query, value, transpose_b=True)
+        return tf.matmul(tf.nn.softmax(scores, axis=-1), value)
+
+    def compute_output_shape(self, query_shape, value_shape):
+        return value_shape
+
+
+@register_serializable(package="broken_layers")
 class PerBatchScale(keras.layers.Layer):
     """Breaks check_batch_sizes: creates its scale with ``shape=input_shape``, batch size
     included, so other batch sizes broadcast wrongly or fail."""
@@ -101,6 +119,7 @@ BROKEN = {
     "check_output_shapes_agree": [
         (ShapeLyingDense, {"units": 3}, _VECTOR),
         (ShapeLyingPair, {}, _SEQUENCE),
+        (ValueShapedAttention, {}, ["query=2,4,8", "value=2,6,8"]),
     ],
     "check_batch_sizes": [(PerBatchScale, {}, _VECTOR)],
 }

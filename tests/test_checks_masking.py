@@ -2,11 +2,13 @@
 and follow what each Keras does with a mask a layer cannot use."""
 
 import pytest
+import tensorflow as tf
 
 import keras_compat as compat
 from conformance.runner import run_check
 from conformance.spec import CheckSpec
 from examples.broken_layers import masking as broken
+from examples.tricky_good import masking_shapes as tricky
 from keras_compat import keras
 from tests.family_contract import family_tests, passes_correct_targets
 
@@ -52,16 +54,87 @@ def test_a_mask_producer_is_checked_without_an_input_mask(check_id):
     assert run_check(check_id, spec).status == "passed"
 
 
-class TimeKeepingScale(keras.layers.Layer):
-    """A plain layer that keeps the time axis and never declares mask support."""
+class ReverseCumulativeSum(keras.layers.Layer):
+    """Keeps the time axis; each step sums the steps after it (mixing seen only by moving a
+    late step)."""
 
     def call(self, inputs):
-        return inputs * 2.0
+        return tf.cumsum(inputs, axis=1, reverse=True)
 
 
-def test_a_layer_without_mask_support_is_reported_by_keras_3_and_fails_on_keras_2():
-    result = run_check("check_dropped_mask_reported", CheckSpec(TimeKeepingScale, inputs=["2,5,3"]))
-    if compat.KERAS_REPORTS_DROPPED_MASKS:
-        assert result.status == "passed", result.message
-    else:
-        assert result.status == "failed" and "without a word" in result.message
+class NeighbourMean(keras.layers.Layer):
+    """Keeps the time axis; each step averages itself with its neighbours."""
+
+    def call(self, inputs):
+        padded = tf.pad(inputs, [[0, 0], [1, 1], [0, 0]])
+        return (padded[:, :-2] + padded[:, 1:-1] + padded[:, 2:]) / 3.0
+
+
+class MaskAndData(keras.layers.Layer):
+    """Returns its input scaled and the steps that hold data: the bool output is a mask, the
+    float one is time-local data that must carry the input's mask."""
+
+    def call(self, inputs):
+        return inputs * 2.0, tf.reduce_any(tf.not_equal(inputs, 0.0), axis=-1)
+
+
+class PositionTable(keras.layers.Layer):
+    """Returns a fixed encoding of each position, whatever the input values."""
+
+    def call(self, inputs):
+        positions = tf.cast(tf.range(tf.shape(inputs)[1]), inputs.dtype)[None, :, None]
+        return tf.sin(positions + tf.zeros_like(inputs))
+
+
+class AlwaysNoisy(keras.layers.Layer):
+    """Adds fresh noise to every call, inference included."""
+
+    def call(self, inputs):
+        return inputs + tf.random.normal(tf.shape(inputs))
+
+
+def _dropped(cls, inputs=("2,5,3",)):
+    return run_check("check_dropped_mask_reported", CheckSpec(cls, inputs=list(inputs)))
+
+
+def test_a_time_local_layer_that_drops_the_mask_fails_on_every_keras():
+    result = _dropped(broken.UnmaskedScale)
+    assert result.status == "failed", result.message
+    assert "no mask on any output" in result.message and "supports_masking = True" in result.message
+    # Keras 3 says it drops the mask; that does not make the drop right.
+    assert ("Keras warned" in result.message) == compat.KERAS_REPORTS_DROPPED_MASKS
+
+
+@pytest.mark.parametrize("cls", [tricky.CumulativeSum, ReverseCumulativeSum, NeighbourMean])
+def test_a_layer_that_mixes_time_steps_may_drop_the_mask(cls):
+    assert _dropped(cls).status == "passed"
+
+
+def test_a_layer_that_takes_its_mask_is_judged_by_what_it_does_with_it():
+    spec = CheckSpec(broken.MaskIgnoringAttention,
+                     inputs=["query=2,4,8", "value=2,5,8", "attention_mask=2,4,5:bool"])
+    dropped = run_check("check_dropped_mask_reported", spec)
+    assert dropped.status == "skipped" and "attention_mask" in dropped.message
+    assert run_check("check_masked_values_ignored", spec).status == "failed"
+
+
+def test_a_mask_given_in_the_input_list_is_taken_explicitly():
+    result = run_check("check_dropped_mask_reported",
+                       CheckSpec(tricky.ExplicitMaskBlock, inputs=["2,5,8", "2,5,5:bool"]))
+    assert result.status == "skipped" and "explicitly" in result.message
+
+
+def test_an_output_that_is_a_mask_is_exempt_but_the_data_beside_it_is_not():
+    assert _dropped(tricky.NonZeroStepMask).status == "passed"
+    result = _dropped(MaskAndData)
+    assert result.status == "failed" and "output 0," in result.message, result.message
+
+
+def test_outputs_that_ignore_the_input_values_are_not_judged():
+    result = _dropped(PositionTable)
+    assert result.status == "skipped" and "do not depend" in result.message
+
+
+def test_a_random_output_is_not_taken_for_mixing_time_steps():
+    result = _dropped(AlwaysNoisy)
+    assert result.status == "skipped" and "changes from one call to the next" in result.message

@@ -31,13 +31,6 @@ def claims_mask_support(layer):
     return bool(layer.supports_masking) or not compat.defined_by_keras(type(layer), "compute_mask")
 
 
-def _consumes_mask(spec):
-    """Whether ``call`` takes the mask of its first input (``mask``, or ``<first>_mask``)."""
-    parameters = spec.call_parameters()
-    first = parameters[0] if parameters else None
-    return "mask" in parameters or f"{first}_mask" in parameters
-
-
 def _first_key(spec):
     """The input key of the call's first argument, when it is a single tensor; else None."""
     parameters = spec.call_parameters()
@@ -113,7 +106,7 @@ def _masks_of(outputs):
 def _as_mask_list(declared, count):
     if declared is None:
         return [None] * count
-    masks = flatten(declared)
+    masks = flatten(declared, keep_none=True)
     return masks + [None] * (count - len(masks))
 
 
@@ -131,14 +124,18 @@ def _same_mask(a, b):
 def _needs_mask_support(layer):
     if not claims_mask_support(layer):
         raise NotApplicable("the layer does not support masking (supports_masking is False and "
-                            "compute_mask is Keras's); check_dropped_mask_reported covers it")
+                            "compute_mask is Keras's); check_dropped_mask_reported covers a "
+                            "time-local layer that drops a mask")
 
 
 def _compare_with_compute_mask(outputs, declared, source):
     """Each output carries the mask ``compute_mask`` declared for it, covering its leading axes."""
-    tensors = flatten(outputs)
-    declared = _as_mask_list(declared, len(tensors))
-    for index, (tensor, on_output, wanted) in enumerate(zip(tensors, _masks_of(outputs), declared)):
+    leaves = flatten(outputs, keep_none=True)
+    paired = [(tensor, wanted) for tensor, wanted in zip(leaves, _as_mask_list(declared, len(leaves)))
+              if tensor is not None]  # a None output has no mask to carry
+    tensors = [tensor for tensor, _ in paired]
+    for index, (tensor, wanted) in enumerate(paired):
+        on_output = compat.keras_mask(tensor)
         where = "the output" if len(tensors) == 1 else f"output {index}"
         expect(_same_mask(on_output, wanted),
                f"{where} to carry the mask compute_mask returns ({_describe_mask(wanted)}), given "
@@ -311,12 +308,91 @@ def check_compute_mask_matches_functional(spec):
                    if np.shape(on_eager) == np.shape(on_model) else ""))
 
 
+def _takes_mask_argument(spec):
+    """The way the layer takes its mask as an argument, or None: a ``mask`` or ``..._mask``
+    parameter of ``call`` (``padding_mask=``, ``attention_mask=``), or a bool input given
+    explicitly with the others (``[x, attention_mask]``, ``inputs.padding_mask``)."""
+    named = [p for p in spec.call_parameters() if p == "mask" or p.endswith("_mask")]
+    if named:
+        return f"call() takes {', '.join(named)}"
+    explicit = [key for key, s in spec.inputs if s.is_bool and s.name != "mask"]
+    if explicit:
+        return f"the call is given the mask(s) {', '.join(repr(k) for k in explicit)} explicitly"
+    return None
+
+
+def _outputs_keeping_axis(outputs, mask_shape):
+    """Positions of the outputs (None outputs left out) that keep the masked axes and are
+    not themselves masks (bool)."""
+    kept = []
+    for index, tensor in enumerate(flatten(outputs)):
+        if tuple(tensor.shape[:len(mask_shape)]) == tuple(mask_shape) and tensor.dtype != tf.bool:
+            kept.append(index)
+    return kept
+
+
+def _with_step_redrawn(spec, masked, step):
+    """``masked`` with the first input's values at time ``step`` redrawn (from another
+    draw of the spec, so the new values stay in the input's domain)."""
+    first = np.array(masked.values[masked.first_key])
+    other = np.asarray(spec.draw(seed=7)[masked.first_key])
+    first[:, step] = other[:, step]
+    values = dict(masked.values)
+    values[masked.first_key] = tf.constant(first)
+    return _Masked(values, masked.first_key, masked.mask, masked.source)
+
+
+def _other_steps(array, step):
+    return np.delete(np.asarray(array), step, axis=1)
+
+
+def _own_step(array, step):
+    return np.asarray(array)[:, step]
+
+
+def _quiet_call(spec, layer, masked):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return defined_arrays(spec, spec.call(layer, masked.attached(), training=False))
+
+
+def _time_dependence(spec, layer, masked, base, positions):
+    """How the outputs at ``positions`` depend on the steps of the first input, measured by
+    redrawing its first and its last step: ``"mixed"`` (other steps' outputs move; a layer
+    that mixes steps mixes one of these two), ``"local"`` (only that step's output moves) or
+    ``"none"`` (nothing moves: the outputs do not depend on the input's values)."""
+    length = masked.mask.shape[1]
+    moved = False
+    for step in sorted({0, length - 1}):
+        seen = _quiet_call(spec, layer, _with_step_redrawn(spec, masked, step))
+        if mismatch([_other_steps(base[i], step) for i in positions],
+                    [_other_steps(seen[i], step) for i in positions], _SAME):
+            if mismatch([base[i] for i in positions], [_quiet_call(spec, layer, masked)[i] for i in positions],
+                        _SAME):
+                raise NotApplicable("the inference output changes from one call to the next: "
+                                    "whether the layer mixes time steps cannot be measured")
+            return "mixed"
+        moved = moved or bool(mismatch([_own_step(base[i], step) for i in positions],
+                                       [_own_step(seen[i], step) for i in positions], _SAME))
+    return "local" if moved else "none"
+
+
 @contract("masking")
 def check_dropped_mask_reported(spec):
-    """A layer given a masked input it does not consume hands the mask on, or declares it does not support masking so that Keras reports the drop; it never drops it silently."""
+    """A time-local layer (each step's output depends only on that step's input) whose output keeps the masked axes hands the input's mask on; only a layer that mixes time steps may drop it.
+
+    Measured: the mask is attached to the first input (as ``Embedding(mask_zero=True)``
+    would), and the first and the last step of that input are redrawn to see whether other
+    steps' outputs move. Keras 3's warning that a layer "will destroy the mask" does not
+    make the drop right: the layers downstream still see no mask. Not applicable to a layer
+    that takes its mask as an argument (``mask``, ``padding_mask=``, ``[x, attention_mask]``:
+    ``check_masked_values_ignored`` judges what it does with it); outputs that are
+    themselves masks (bool) are left out.
+    """
+    taken = _takes_mask_argument(spec)
+    if taken is not None:
+        raise NotApplicable(f"{taken}; check_masked_values_ignored judges what it does with the mask")
     masked = _Masked.with_mask(spec)
-    if _consumes_mask(spec):
-        raise NotApplicable("call() takes the mask; check_masked_values_ignored covers how it is used")
     layer = spec.built()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -324,25 +400,38 @@ def check_dropped_mask_reported(spec):
             outputs = spec.call(layer, masked.attached(), training=False)
         except Exception as exc:  # noqa: BLE001
             if compat.reports_dropped_mask(exc):
-                return  # refused with a message: said so
+                return  # refused with a message: the mask is not lost silently
             raise
-    reported = any(compat.reports_dropped_mask(w.message) for w in caught)
-    defined_arrays(spec, outputs)
-    if any(mask is not None for mask in _masks_of(outputs)) or reported:
+    keras_warned = any(compat.reports_dropped_mask(w.message) for w in caught)
+    base = defined_arrays(spec, outputs)
+    tensors = flatten(outputs)
+    if any(mask is not None for mask in _masks_of(outputs)):
+        return  # handed on (Keras itself hands a single mask on with the first output only)
+    dropped = _outputs_keeping_axis(outputs, masked.mask.shape)
+    if not dropped:
         return
-    claims = claims_mask_support(layer)
-    if not claims:
-        kept_axes = [t for t in flatten(outputs) if tuple(t.shape[:2]) == tuple(masked.mask.shape)]
-        expect(not kept_axes,
-               "the mask handed on, or reported as dropped, for outputs that keep the masked "
-               f"time axis (Keras {compat.KERAS_VERSION} does not report a dropped mask itself)",
-               "the mask dropped without a word: no output mask, no warning",
-               hint="set self.supports_masking = True if the output keeps the time steps, or "
-                    "take mask in call() and use it")
-        return
+    if masked.mask.shape[1] < 2:
+        raise NotApplicable("the masked axis has a single step: whether the layer mixes steps "
+                            "cannot be measured")
+    dependence = _time_dependence(spec, layer, masked, base, dropped)
+    if dependence == "mixed":
+        return  # a layer that mixes time steps may drop the mask
+    if dependence == "none":
+        raise NotApplicable("the outputs that keep the masked axes do not depend on the values of "
+                            "the masked input (a position encoding): the mask says nothing about them")
+    if len(tensors) == 1:
+        where, keeps = "the output", "keeps"
+    else:
+        where = f"output {dropped[0]}" if len(dropped) == 1 else f"outputs {', '.join(map(str, dropped))}"
+        keeps = "keeps" if len(dropped) == 1 else "keep"
+    said = " (Keras warned that the layer destroys the mask, and dropped it)" if keras_warned else ""
+    if claims_mask_support(layer):
+        hint = ("compute_mask returns None: return the input mask (or a new one) from compute_mask "
+                "when the output keeps the time steps")
+    else:
+        hint = "set self.supports_masking = True in __init__, so Keras hands the mask on"
     raise ContractViolation(
-        "a layer that claims mask support (supports_masking, or its own compute_mask) to hand "
-        f"the mask on, or to take it in call(), given {masked.source}",
-        "no mask on the output and no mask parameter in call(): the mask is dropped silently",
-        hint="return the mask from compute_mask (or None only when the output has no time "
-             "axis, after using the mask in call())")
+        f"{where}, which {keeps} the masked axes {tuple(masked.mask.shape)} with each step "
+        f"depending only on the same input step, to carry the mask, given {masked.source}",
+        f"no mask on any output: the mask is dropped{said}",
+        hint=hint)

@@ -50,6 +50,23 @@ class SilentMaskDropper(keras.layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
+class UnmaskedScale(keras.layers.Layer):
+    """Breaks check_dropped_mask_reported: a time-local scaling layer that never declares
+    mask support. Keras 3 warns that it "will destroy the mask" and drops it, Keras 2 drops
+    it without a word: either way an LSTM downstream of Embedding(mask_zero=True) reads the
+    padding as data, although the scaled steps line up with the mask exactly."""
+
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, inputs):
+        return inputs * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
 class StridedMaskPassThrough(keras.layers.Layer):
     """Breaks check_mask_propagation: halves the time axis with a stride but declares
     supports_masking, so Keras hands the full-length input mask to the shorter output."""
@@ -96,5 +113,6 @@ BROKEN = {
     ],
     "check_dropped_mask_reported": [
         (SilentMaskDropper, {}, _SEQUENCE),
+        (UnmaskedScale, {}, _SEQUENCE),
     ],
 }

@@ -92,16 +92,18 @@ def source_precisions(spec, layer, inputs, weights=None, keys=None):
     all_weights, all_keys = _float_sources(spec, layer, inputs)
     weights = all_weights if weights is None else [w for w in weights if any(w is a for a in all_weights)]
     keys = all_keys if keys is None else list(keys)
-    found = {("weight", id(w)): effective_precision(spec, layer, inputs, [w], []) for w in weights}
-    found.update({("input", k): effective_precision(spec, layer, inputs, [], [k]) for k in keys})
+    magnitude = loss_magnitude(spec, layer, inputs)
+    found = {("weight", id(w)): effective_precision(spec, layer, inputs, [w], [], magnitude) for w in weights}
+    found.update({("input", k): effective_precision(spec, layer, inputs, [], [k], magnitude) for k in keys})
     return found
 
 
-def effective_precision(spec, layer, inputs, weights=None, keys=None):
+def effective_precision(spec, layer, inputs, weights=None, keys=None, magnitude=None):
     """``"float64"``, ``"float32"`` or ``"float16"``: the finest precision whose probe the
     layer's loss follows when ``weights`` and the inputs ``keys`` move (default: every float
     trainable weight and every float input). Nothing to move (no float source, or a loss
-    that does not depend on them) counts as float64: nothing shows otherwise."""
+    that does not depend on them) counts as float64: nothing shows otherwise. ``magnitude``
+    is :func:`loss_magnitude`'s, when the caller has it."""
     all_weights, all_keys = _float_sources(spec, layer, inputs)
     weights = all_weights if weights is None else weights
     keys = all_keys if keys is None else keys
@@ -122,16 +124,21 @@ def effective_precision(spec, layer, inputs, weights=None, keys=None):
     def central(step):
         return loss_moved(step) - loss_moved(-step)
 
+    def follows(step):
+        once, twice = central(step), central(2 * step)
+        return once != 0.0 and abs(twice - 2 * once) <= _AGREEMENT * abs(2 * once)
+
     try:
-        if abs(central(_SENSITIVITY_STEP)) <= _INDEPENDENT * loss_magnitude(spec, layer, inputs):
+        (finest, finest_step), (coarser, coarser_step) = _PROBES
+        if follows(finest_step):
+            return finest
+        if magnitude is None:
+            magnitude = loss_magnitude(spec, layer, inputs)
+        if abs(central(_SENSITIVITY_STEP)) <= _INDEPENDENT * magnitude:
             # The loss does not depend on these sources beyond rounding (a key bias, which
             # softmax attention cancels): nothing shows a coarser precision.
             return "float64"
-        for precision, step in _PROBES:
-            once, twice = central(step), central(2 * step)
-            if once != 0.0 and abs(twice - 2 * once) <= _AGREEMENT * abs(2 * once):
-                return precision
-        return "float16"
+        return coarser if follows(coarser_step) else "float16"
     finally:
         for weight, point in zip(weights, points):
             weight.assign(point)

@@ -168,3 +168,13 @@ def test_a_stopped_run_says_so_in_every_format():
     assert parsed["complete"] is False and parsed["stopped"] == "interrupted by SIGTERM"
     assert [t["stopped"] for t in parsed["targets"]][0] is None
     assert "STOPPED" in render(report, "text")
+
+
+def test_exit_code_of_a_run_whose_budget_ran_out():
+    good, broken, unusable = _report().targets
+    not_run = TargetReport("pkg:Later", stopped="not run: the run's budget of 5 s ran out")
+    assert Report(targets=[good, not_run], stopped="the run's budget of 5 s ran out").exit_code == 5
+    assert Report(targets=[good, unusable, not_run], stopped="budget").exit_code == 4
+    assert Report(targets=[broken, not_run], stopped="budget").exit_code == 1
+    assert Report(targets=[broken], stopped="interrupted by SIGINT", signal=2).exit_code == 130
+    assert "1 not run" in render(Report(targets=[good, not_run], stopped="budget"), "text")

@@ -138,3 +138,13 @@ def test_outputs_that_ignore_the_input_values_are_not_judged():
 def test_a_random_output_is_not_taken_for_mixing_time_steps():
     result = _dropped(AlwaysNoisy)
     assert result.status == "skipped" and "changes from one call to the next" in result.message
+
+
+def test_a_flag_named_like_a_mask_is_not_a_mask_argument():
+    spec = CheckSpec(L.MultiHeadAttention, kwargs={"num_heads": 2, "key_dim": 4},
+                     inputs=["query=2,5,8", "value=2,5,8"], call_kwargs={"use_causal_mask": True})
+    result = run_check("check_dropped_mask_reported", spec)
+    if "query_mask" in spec.call_parameters():  # Keras 3 takes the query's mask as query_mask
+        assert result.status == "skipped" and "query_mask" in result.message
+    else:  # Keras 2 hands the query's mask on (supports_masking)
+        assert result.status == "passed", result.message

@@ -309,13 +309,15 @@ def check_compute_mask_matches_functional(spec):
 
 
 def _takes_mask_argument(spec):
-    """The way the layer takes its mask as an argument, or None: a ``mask`` or ``..._mask``
-    parameter of ``call`` (``padding_mask=``, ``attention_mask=``), or a bool input given
-    explicitly with the others (``[x, attention_mask]``, ``inputs.padding_mask``)."""
-    named = [p for p in spec.call_parameters() if p == "mask" or p.endswith("_mask")]
+    """How the layer takes its mask as an argument, or None: ``call`` takes the mask of its
+    first input (``mask``, or ``<first>_mask`` as ``query_mask``), or the call is given a
+    mask explicitly (``padding_mask=``, ``[x, attention_mask]``, ``inputs.padding_mask``)."""
+    parameters = spec.call_parameters()
+    first = parameters[0] if parameters else None
+    named = [p for p in parameters if p in ("mask", f"{first}_mask")]
     if named:
-        return f"call() takes {', '.join(named)}"
-    explicit = [key for key, s in spec.inputs if s.is_bool and s.name != "mask"]
+        return f"call() takes {named[0]}"
+    explicit = [s.name or key for key, s in spec.inputs if s.is_bool and s.name != "mask"]
     if explicit:
         return f"the call is given the mask(s) {', '.join(repr(k) for k in explicit)} explicitly"
     return None

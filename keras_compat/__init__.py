@@ -165,18 +165,36 @@ def restore_backend_settings(settings):
         backend.set_image_data_format(data_format)
 
 
+_NO_JIT_ATTRIBUTE = object()
+
+
+def _jit_setting():
+    # The context's own attribute: tf.config.optimizer.get_jit() builds a whole ConfigProto
+    # (60 us, around every check); the attribute is what set_jit sets.
+    from tensorflow.python.eager import context
+
+    return getattr(context.context(), "_optimizer_jit", _NO_JIT_ATTRIBUTE)
+
+
 def tf_execution_settings():
     """TensorFlow's switches that change how a ``tf.function`` runs: run every function
     eagerly, and XLA auto-clustering (the jit setting)."""
-    return tf.config.functions_run_eagerly(), tf.config.optimizer.get_jit()
+    jit = _jit_setting()
+    return tf.config.functions_run_eagerly(), tf.config.optimizer.get_jit() if jit is _NO_JIT_ATTRIBUTE else jit
 
 
 def restore_tf_execution_settings(settings):
     eagerly, jit = settings
     if tf.config.functions_run_eagerly() != eagerly:
         tf.config.run_functions_eagerly(eagerly)
-    if tf.config.optimizer.get_jit() != jit:
-        tf.config.optimizer.set_jit(jit)
+    current = _jit_setting()
+    if current is _NO_JIT_ATTRIBUTE:
+        if tf.config.optimizer.get_jit() != jit:
+            tf.config.optimizer.set_jit(jit)
+    elif current is not jit and current != jit:
+        from tensorflow.python.eager import context
+
+        context.context().optimizer_jit = jit
 
 
 def save_weights(model, path):

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import keras_compat as compat
 from keras_compat import keras
+import conformance.wrapping  # noqa: F401 - the checker's own registrations, made at its import
 from conformance.isolation import scratch_dir, snapshot
 from conformance.runner import check_layer, run_check
 from conformance.spec import CheckSpec

@@ -258,3 +258,23 @@ def test_os_exit_and_a_segfault_in_an_isolated_run_are_one_error_row_each():
     assert "SIGSEGV" in segfaults.results[0].message
     assert _statuses(dense_report) == _statuses(run_spec(dense, checks=checks))
     assert [p for p in multiprocessing.active_children() if p.name == "keras-conformance-job"] == []
+
+
+def test_after_a_check_that_cannot_be_stopped_the_next_targets_are_checked_in_a_fresh_process(run_env, tmp_path):
+    """The hung check's thread keeps running in the checking process: its target's other
+    checks are errors, the next target is checked in a worker process (with the verdicts it
+    gets alone), and the command exits with the verdict, not an abort (134) at shutdown."""
+    env, marker, temp, _ = run_env
+    config = _config(tmp_path, f'target = "{PROCESSES}:HangsInCall"\ninput_shapes = [[3, 4]]',
+                     'target = "keras.layers:Dense"\nkwargs = {units = 2}\ninput_shapes = [[3, 4]]')
+    checks = ["check_build_runs_once", "check_output_shapes_agree"]
+    done = subprocess.run(_command("--config", config, "--timeout", "3", "--format", "json",
+                                   *[arg for check in checks for arg in ("--check", check)]),
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    hung, dense = json.loads(done.stdout)["targets"]
+    assert [r["status"] for r in hung["results"]] == ["failed", "error"]
+    assert "timed out and may still be running" in hung["results"][1]["message"]
+    alone = _statuses(check_layer(keras.layers.Dense, [(3, 4)], {"units": 2}, checks=checks))
+    assert {r["check"]: r["status"] for r in dense["results"]} == alone
+    _assert_nothing_left(marker, temp)

@@ -297,7 +297,9 @@ def _expect_fixed_function(spec, layer, inputs):
     counter, noise) has no fixed function for them to differentiate."""
     first, second = float(loss_of(spec, layer, inputs)), float(loss_of(spec, layer, inputs))
     magnitude = loss_magnitude(spec, layer, inputs)
-    expect(abs(first - second) <= _REPEAT_TOLERANCE * magnitude,
+    same = first == second or (np.isnan(first) and np.isnan(second)) or (
+        abs(first - second) <= _REPEAT_TOLERANCE * magnitude)
+    expect(same,
            "the same inference loss from two calls at the same inputs and weights, a fixed "
            "function for finite differences to differentiate",
            f"a projection loss of {first:.9g}, then {second:.9g}",

@@ -642,14 +642,17 @@ class CallInputs:
         A layer whose outputs hold ``None`` (an optional output not computed), which the
         Functional API refuses, or a Keras mask that does not fit its output (a padding
         mask on attention scores), which ``fit`` cannot weigh a loss by, is called through
-        :class:`~conformance.wrapping.TensorOutputs`, which passes its outputs on without them."""
+        :class:`~conformance.wrapping.TensorOutputs`, which passes its outputs on without them;
+        so is a layer taking a tuple argument (``!tuple``), which a saved Functional model
+        would give back as a list."""
         from conformance.wrapping import TensorOutputs, needs_adapter
         from keras_compat import keras
 
+        tuples = sorted({spec.argument or "" for spec in self.inputs if spec.as_tuple})
         symbols = self.symbolic()
         try:
             outputs = self.call(layer, symbols)
-            adapt = needs_adapter(outputs)
+            adapt = needs_adapter(outputs) or bool(tuples)
         except Exception as refused:  # noqa: BLE001 - retried through the adapter below
             if not _refuses_none(refused):
                 raise
@@ -657,7 +660,7 @@ class CallInputs:
         if adapt is not False:
             symbols = self.symbolic()
             try:
-                outputs = self.call(TensorOutputs(layer), symbols)
+                outputs = self.call(TensorOutputs(layer, tuple_arguments=tuples), symbols)
             except Exception:  # noqa: BLE001 - the adapter does not help: the layer's own error
                 if isinstance(adapt, Exception):
                     raise adapt from None

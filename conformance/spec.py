@@ -27,6 +27,15 @@ DECLARABLE_TRAITS = {
                       "gradient): the training-based checks do not apply",
 }
 
+#: The checks that train the target or take its gradients: ``inference_only`` skips them.
+TRAINING_BASED_CHECKS = frozenset({
+    "check_gradients_nonzero", "check_gradients_match_finite_differences",
+    "check_fit_updates_trainable_weights", "check_trainable_false_freezes",
+    "check_training_updates_nested_state", "check_reference_gradients",
+    "check_distributed_fit_matches_one_device", "check_model_compile_fit_evaluate_predict",
+})
+
+
 @dataclass
 class CheckSpec:
     """A target for the checks.
@@ -121,6 +130,12 @@ class CheckSpec:
 
     def has_trait(self, trait):
         return trait in self.traits
+
+    def declared_skip(self, check_id):
+        """Why a declaration makes ``check_id`` not apply to this target, or None."""
+        if check_id in TRAINING_BASED_CHECKS and self.has_trait("inference_only"):
+            return f"declared inference_only: {DECLARABLE_TRAITS['inference_only']}"
+        return None
 
     def constructor_defaults(self):
         """``{argument: default}`` of the class's ``__init__`` (arguments with defaults)."""

@@ -139,17 +139,25 @@ class TensorOutputs(keras.layers.Layer):
     """Calls the target and passes its outputs on without ``None`` leaves (Keras's
     Functional API takes tensors only) and without Keras masks that do not fit their
     output: how a target returning ``(outputs, None)`` or masked attention scores is put
-    in a model to train."""
+    in a model to train. ``tuple_arguments`` names the call arguments the target takes as
+    tuples (``""``: the first positional one): a saved Functional model gives them back
+    as lists, so they are made tuples again here."""
 
-    def __init__(self, layer, **kwargs):
+    def __init__(self, layer, tuple_arguments=(), **kwargs):
         super().__init__(**kwargs)
         self.layer = layer
+        self.tuple_arguments = list(tuple_arguments)
 
     def call(self, *args, **kwargs):
+        args = [tuple(value) if index == 0 and "" in self.tuple_arguments
+                and isinstance(value, list) else value for index, value in enumerate(args)]
+        kwargs = {name: tuple(value) if name in self.tuple_arguments and isinstance(value, list)
+                  else value for name, value in kwargs.items()}
         return _without_none(self.layer(*args, **kwargs))
 
     def get_config(self):
-        return {**super().get_config(), "layer": keras.layers.serialize(self.layer)}
+        return {**super().get_config(), "layer": keras.layers.serialize(self.layer),
+                "tuple_arguments": list(self.tuple_arguments)}
 
     @classmethod
     def from_config(cls, config):

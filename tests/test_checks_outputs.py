@@ -3,7 +3,7 @@ layer whose outputs are NaN or None."""
 
 import pytest
 
-from conformance.runner import run_spec
+from conformance.runner import run_check, run_spec
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import outputs as broken
 from keras_compat import keras
@@ -43,3 +43,35 @@ def test_no_check_passes_on_undefined_outputs(cls, reporter):
     skipped = [r for r in report.results if r.check != reporter]
     assert all(r.status == "skipped" for r in skipped)
     assert all(reporter in r.message for r in skipped if r.message.startswith("not run"))
+
+
+class OptionalState(keras.layers.Layer):
+    """Returns ``(outputs, state)``, the state None when none was given (documented)."""
+
+    def call(self, inputs, state=None):
+        return inputs * 2.0, state
+
+
+class OnlyNone(keras.layers.Layer):
+    def call(self, inputs):
+        return None, {"cache": None}
+
+
+def test_a_none_among_the_outputs_is_allowed_and_every_check_runs():
+    report = run_spec(CheckSpec(OptionalState, [(3, 4)]))
+    statuses = {r.check: r.status for r in report.results}
+    assert statuses["check_call_returns_tensors"] == "passed"
+    assert not [r.message for r in report.results if r.message.startswith("not run")]
+
+
+def test_a_structure_of_only_none_is_no_output():
+    report = run_spec(CheckSpec(OnlyNone, [(3, 4)]))
+    result = next(r for r in report.results if r.check == "check_call_returns_tensors")
+    assert result.status == "failed" and "only None" in result.message
+
+
+def test_float_inputs_to_an_embedding_get_the_integer_ids_hint():
+    spec = CheckSpec(keras.layers.Embedding, inputs=["3,5"], kwargs={"input_dim": 20, "output_dim": 4})
+    result = run_check("check_outputs_finite", spec)
+    assert result.status == "failed"
+    assert "declare integer ids (--input 3,5:int32@0..20)" in result.message

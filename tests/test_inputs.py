@@ -151,3 +151,111 @@ def test_structures_survive_the_trip_to_another_process(tmp_path, structure):
     for want, got in zip(structure if isinstance(structure, list) else [structure],
                          loaded if isinstance(loaded, list) else [loaded]):
         assert np.array_equal(want, got) and want.dtype == got.dtype
+
+
+# -- marks: what else an input is ------------------------------------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("2,5:float32!mask", TensorInput((2, 5), mask=True)),
+    ("padding_mask=2,5:int32!mask", TensorInput((2, 5), "int32", "padding_mask", mask=True)),
+    ("m=2,5:bool!mask_of=encoder", TensorInput((2, 5), "bool", "m", mask=True, mask_of="encoder")),
+    ("table=5,4!unbatched", TensorInput((5, 4), name="table", batched=False)),
+    ("gate=1,1,4!broadcast", TensorInput((1, 1, 4), name="gate", batched=False)),
+    ("2,5,10!onehot", TensorInput((2, 5, 10), onehot=True)),
+    ("inputs.0=2,5!tuple", TensorInput((2, 5), name="inputs.0", as_tuple=True)),
+])
+def test_marks_parse_and_print_back(text, expected):
+    parsed = parse_input(text)
+    assert parsed == expected
+    assert parse_input(parsed.text()) == parsed
+
+
+@pytest.mark.parametrize("text, words", [
+    ("2,5!nope", "unknown mark"), ("2,5!mask_of", "takes the input"), ("2,5!mask=1", "no value"),
+    ("2,5!broadcast", "batch of 1"), ("2,5:float32@0..1!mask", "no @LOW..HIGH"),
+    ("2,5:bool!onehot", "float or integer"), ("2,5!mask!onehot", "not both"),
+])
+def test_bad_marks_are_one_line_errors(text, words):
+    with pytest.raises(InputError, match=words) as caught:
+        parse_input(text)
+    assert "\n" not in str(caught.value)
+
+
+def test_masks_in_a_number_dtype_are_zero_one_padding_masks():
+    values = CallInputs(["3,5,2", "a=3,5:float32!mask", "b=3,5:int32!mask"]).draw(seed=0)
+    for key, dtype in (("a", np.float32), ("b", np.int32)):
+        assert values[key].dtype == dtype and set(np.unique(values[key])) <= {0, 1}
+        assert values[key][:, 0].all()  # every row keeps its first step
+    inputs = CallInputs(["3,5,2", "a=3,5:float32!mask"])
+    assert inputs.float_keys == ["input_0"]  # a float mask is not perturbed as data
+    assert [r.mask for r in inputs.mask_roles()] == ["a"]
+
+
+def test_mask_of_says_what_a_mask_governs_when_its_name_does_not():
+    inputs = CallInputs(["decoder_sequence=2,3,4", "encoder_sequence=2,5,4",
+                         "encoder_padding_mask=2,5:bool!mask_of=encoder_sequence"])
+    (role,) = inputs.mask_roles()
+    assert role.governs == ("encoder_sequence",)
+    with pytest.raises(InputError, match="names no input"):
+        CallInputs(["x=2,5,4", "m=2,5:bool!mask_of=y"])
+
+
+def test_unbatched_inputs_are_constants_never_sliced_or_rebatched():
+    inputs = CallInputs(["4,5,3", "table=5,3!unbatched", "gate=1,1,3!broadcast"])
+    assert inputs.batch_size == 4 and inputs.batched_keys == ["input_0"]
+    first, other = inputs.draw(seed=0), inputs.draw(batch_size=7, seed=9, scale=1e3)
+    assert other["input_0"].shape == (7, 5, 3)
+    assert np.array_equal(first["table"], other["table"]) and other["gate"].shape == (1, 1, 3)
+    taken = inputs.slice_batch(first, [2, 0])
+    assert taken["input_0"].shape[0] == 2 and np.array_equal(taken["table"], first["table"])
+    assert inputs.with_batch(2).spec_of("table").shape == (5, 3)
+    assert set(inputs.model_structure(first)) == {"input_0"} and inputs.float_keys == ["input_0"]
+    assert inputs.tensor_specs()["table"].shape.as_list() == [5, 3]
+    with pytest.raises(InputError, match="at least one input"):
+        CallInputs(["table=5,3!unbatched"])
+
+
+def test_a_wrapper_model_holds_unbatched_inputs_as_constants():
+    inputs = CallInputs(["x=4,5,3", "y=5,3!unbatched"])
+
+    class Add(keras.layers.Layer):
+        def call(self, x, y):
+            return x + y
+
+    model = inputs.wrap(Add())
+    values = inputs.draw(seed=1)
+    np.testing.assert_allclose(np.asarray(model(inputs.model_structure(values))),
+                               values["x"] + values["y"], rtol=1e-6)
+
+
+def test_one_hot_inputs_hold_one_one_per_row():
+    values = CallInputs(["3,5,7!onehot"]).draw(seed=0)["input_0"]
+    assert values.dtype == np.float32 and np.array_equal(values.sum(-1), np.ones((3, 5)))
+    edges = CallInputs(["3,5,7:int32!onehot"]).edge_values()["input_0"]
+    assert edges.dtype == np.int32 and set(np.argmax(edges, -1).ravel()) == {0, 6}
+    assert CallInputs(["3,5,7!onehot"]).float_keys == []
+
+
+def test_tuple_marks_pass_a_tuple_not_a_list():
+    inputs = CallInputs(["inputs.0=2,3!tuple", "inputs.1=2,4!tuple"])
+    args, kwargs = inputs.arguments({key: key for key in inputs.keys})
+    assert kwargs == {"inputs": ("inputs.0", "inputs.1")}
+    args, _ = CallInputs(["2,3!tuple", "2,4!tuple"]).arguments({"input_0": 0, "input_1": 1})
+    assert args == [(0, 1)]
+    with pytest.raises(InputError, match="or none"):
+        CallInputs(["inputs.0=2,3!tuple", "inputs.1=2,4"])
+
+
+def test_keyword_inputs_arrive_as_tensors():
+    import tensorflow as tf
+
+    seen = {}
+
+    class ReadsKeyShape(keras.layers.Layer):
+        def call(self, query, key):
+            seen["key"] = key
+            return query * float(key.shape.as_list()[1])
+
+    inputs = CallInputs(["query=2,3", "key=2,5"])
+    inputs.call(ReadsKeyShape(), inputs.draw(seed=0))
+    assert tf.is_tensor(seen["key"]) and not isinstance(seen["key"], np.ndarray)

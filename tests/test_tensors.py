@@ -1,6 +1,7 @@
 """Comparing outputs: NaN equals nothing, not even NaN; infinities equal only themselves."""
 
 import numpy as np
+import pytest
 
 from conformance.tensors import as_arrays, mismatch, non_finite, undefined_outputs
 
@@ -44,3 +45,58 @@ def test_undefined_outputs_are_named():
 def test_non_finite_values_are_counted_and_ids_ignored():
     assert non_finite([np.array([1.0, NAN, INF])]) == "1 NaN and 1 infinite of 3 values in the output"
     assert non_finite([np.array([1, 2], dtype=np.int64), np.array([True])]) is None
+
+
+def test_none_leaves_are_left_out_and_a_structure_needs_a_tensor():
+    from conformance.tensors import flatten
+
+    assert len(flatten((np.zeros(1), None))) == 1
+    assert len(flatten((np.zeros(1), None), keep_none=True)) == 2
+    assert undefined_outputs((np.zeros(1), None)) is None
+    assert undefined_outputs((None, {"cache": None})) == "a structure holding only None, no tensor"
+    assert undefined_outputs([]) == "an empty structure with no tensor in it"
+
+
+def test_outputs_are_named_by_their_place_in_the_structure():
+    from conformance.tensors import output_names, select_outputs
+
+    outputs = (np.zeros(1), None, {"logits": np.zeros(1), "scores": np.zeros(1)})
+    assert output_names(outputs) == ["0", "2.logits", "2.scores"]
+    assert select_outputs(outputs, ["2"]) == [1, 2]
+    assert select_outputs(outputs, ["2.scores", "0"]) == [0, 2]
+    assert select_outputs(np.zeros(1), ["0"]) == [0]
+    with pytest.raises(ValueError, match="the outputs are 0, 2.logits, 2.scores"):
+        select_outputs(outputs, ["cache"])
+
+
+def test_batch_axes_tell_batched_unbatched_broadcast_and_in_batch_outputs():
+    from conformance.tensors import batch_axes
+
+    shapes = {3: [(3, 5), (6, 4), (1, 5, 5), (3, 3)], 6: [(6, 5), (6, 4), (1, 5, 5), (6, 6)]}
+    assert batch_axes(shapes, build_size=3) == [(0,), (), (), (0, 1)]
+    # a leading size equal to the batch the layer was built with may be a frozen batch
+    assert batch_axes({3: [(3, 4)], 6: [(3, 4)]}, build_size=3) == [(0,)]
+    assert batch_axes({3: [(3, 4)], 6: [(6, 4)]}, build_size=3, unbatched=[0]) == [()]
+
+
+def test_take_batch_slices_only_batch_axes():
+    from conformance.tensors import take_batch
+
+    logits, table = np.arange(9).reshape(3, 3), np.arange(4)
+    taken = take_batch([logits, table], [(0, 1), ()], [2, 0])
+    assert np.array_equal(taken[0], logits[[2, 0]][:, [2, 0]]) and np.array_equal(taken[1], table)
+
+
+@pytest.mark.parametrize("message, line", [
+    ("Exception encountered when calling L.call().\n\n```\nCould not infer the shape\n```\n\n"
+     "Arguments received by L.call():\n  • x=1", "ValueError: Could not infer the shape"),
+    ("```\nValueError: the inner error\n```", "ValueError: the inner error"),
+    ("in user code:\n\n    File \"a.py\", line 3, in call  *\n        x = f(y)\n\n"
+     "    ValueError: Exception encountered when calling layer 'l' (type L).\n\n    bad shapes (2, 3)\n",
+     "ValueError: bad shapes (2, 3)"),
+    ("first part\nsecond part", "ValueError: first part second part"),
+])
+def test_errors_are_quoted_by_their_informative_line(message, line):
+    from conformance.errors import informative_line
+
+    assert informative_line(message, "ValueError") == line

@@ -2,13 +2,16 @@
 
 Every other family relies on these contracts: when the example call returns something
 other than tensors, or non-finite values, the runner reports those failures here and
-skips the rest, saying why (nothing compares equal to NaN).
+skips the rest, saying why (nothing compares equal to NaN). ``None`` inside a structure
+of outputs is allowed (an optional output, such as a cache, not computed in this call).
 """
 
+import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.checks._common import run_step
-from conformance.outcomes import NotApplicable, expect
+from conformance.checks._common import describe_failure, run_step
+from conformance.outcomes import ContractViolation, NotApplicable, expect
 from conformance.tensors import as_arrays, non_finite, undefined_outputs
+from keras_compat import keras
 
 _DOMAIN_HINT = ("if the layer is defined on part of the real line only, declare the input "
                 "domain (--input SHAPE@LOW..HIGH); otherwise guard the computation "
@@ -19,11 +22,44 @@ def _mode(training):
     return "training" if training else "inference"
 
 
+def _modes(spec):
+    """Inference, and training unless the target declares its call inference only."""
+    return (False,) if spec.has_trait("inference_only") else (False, True)
+
+
+def _embedding_hint(spec, layer):
+    """What to declare when float inputs reach an embedding lookup (its ids then fall
+    outside the table), or None when the target has no embedding-like sublayer or no
+    float input."""
+    lookups = [sub for sub in [layer] + compat.sublayers(layer)
+               if isinstance(sub, keras.layers.Embedding) or "embedding" in type(sub).__name__.lower()]
+    floats = [key for key, tensor_spec in spec.inputs if tensor_spec.is_float]
+    if not lookups or not floats:
+        return None
+    size = getattr(lookups[0], "input_dim", None) or "N"
+    shape = ",".join(str(d) for d in spec.inputs.spec_of(floats[0]).shape)
+    return (f"{type(lookups[0]).__name__} looks up integer ids, and input {floats[0]} is float: "
+            f"declare integer ids (--input {shape}:int32@0..{size})")
+
+
+def _call(spec, layer, values, training, label):
+    """The call, its failure turned into a violation with the embedding hint when that is
+    the likely cause (an id out of range raises on CPU)."""
+    try:
+        return spec.call(layer, values, training=training)
+    except Exception as exc:  # noqa: BLE001 - re-raised unless float ids explain it
+        hint = _embedding_hint(spec, layer)
+        if hint is None:
+            raise
+        raise ContractViolation(f"a call on {label} ({spec.example_shape_text()}) in "
+                                f"{_mode(training)} to work", describe_failure(exc), hint=hint) from exc
+
+
 @contract("outputs")
 def check_call_returns_tensors(spec):
     """``call`` returns a tensor or a structure (list, tuple, dict) of tensors, in inference and in training, never None or a Python value."""
     layer = spec.built()
-    for training in (False, True):
+    for training in _modes(spec):
         outputs = spec.call(layer, spec.draw(seed=1), training=training)
         problem = undefined_outputs(outputs)
         expect(problem is None,
@@ -44,15 +80,15 @@ def check_outputs_finite(spec):
         raise NotApplicable("declared non_finite_outputs")
     layer = spec.built()
     for label, values in _draws(spec):
-        for training in (False, True):
-            outputs = spec.call(layer, values, training=training)
+        for training in _modes(spec):
+            outputs = _call(spec, layer, values, training, label)
             problem = undefined_outputs(outputs)
             if problem:
                 raise NotApplicable(f"the call returned {problem}; check_call_returns_tensors reports it")
             bad = non_finite(as_arrays(outputs))
             expect(not bad, "finite outputs from finite inputs in the declared domain",
                    f"{bad} for {label} ({spec.example_shape_text()}) in {_mode(training)}",
-                   hint=_DOMAIN_HINT)
+                   hint=_embedding_hint(spec, layer) or _DOMAIN_HINT)
 
 
 def _describe_edges(spec):
@@ -73,8 +109,12 @@ def check_input_domain_accepted(spec):
     layer = spec.built()
     edges = _describe_edges(spec)
     values = spec.inputs.edge_values()
-    outputs = run_step(f"a call on inputs at the edges of their domain ({edges}) to work",
-                       lambda: spec.call(layer, values, training=False))
+    try:
+        outputs = run_step(f"a call on inputs at the edges of their domain ({edges}) to work",
+                           lambda: spec.call(layer, values, training=False))
+    except ContractViolation as violation:
+        violation.hint = violation.hint or _embedding_hint(spec, layer)
+        raise
     problem = undefined_outputs(outputs)
     if problem:
         raise NotApplicable(f"the call returned {problem}; check_call_returns_tensors reports it")
@@ -82,4 +122,5 @@ def check_input_domain_accepted(spec):
         return
     bad = non_finite(as_arrays(outputs))
     expect(not bad, f"finite outputs at the edges of the input domain ({edges})", bad,
-           hint="ids run from LOW to HIGH - 1: an embedding needs HIGH rows; " + _DOMAIN_HINT)
+           hint=_embedding_hint(spec, layer)
+           or "ids run from LOW to HIGH - 1: an embedding needs HIGH rows; " + _DOMAIN_HINT)

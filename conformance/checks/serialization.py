@@ -126,7 +126,20 @@ def _holds(config_value, forms):
         if isinstance(form, (int, float)) and not isinstance(form, bool) and isinstance(seen, list):
             if seen and all(_equal(item, form) for item in seen):
                 return True
+        if _keeps_serialized(seen, form):
+            return True
     return False
+
+
+def _keeps_serialized(seen, form):
+    """Whether ``seen`` holds the Keras object given in serialized form as ``form`` (both
+    canonical): the same class, and every config entry given, among those Keras filled in."""
+    if not (isinstance(form, dict) and isinstance(seen, dict) and "class_name" in form):
+        return False
+    given, held = form.get("config"), seen.get("config")
+    return (seen.get("class_name") == form["class_name"] and isinstance(held, dict)
+            and isinstance(given, dict) and all(key in held and _equal(held[key], value)
+                                                for key, value in given.items()))
 
 
 def _equal(a, b):

@@ -50,9 +50,10 @@ def verdict_summary(checks):
     """One cell: "clean", "defect (N xfail)" or the checks that still fail."""
     bad = sorted(check for check, status in checks.items() if status in ("failed", "error", "xpass"))
     xfail = sum(status == "xfail" for status in checks.values())
+    cells = [f"defect ({xfail} xfail)"] if xfail else []
     if bad:
-        return "**fails** " + ", ".join(f"`{check}`" for check in bad)
-    return f"defect ({xfail} xfail)" if xfail else "clean"
+        cells.append("**fails** " + ", ".join(f"`{check}`" for check in bad))
+    return "; ".join(cells) or "clean"
 
 
 def table(verdicts):

@@ -330,8 +330,9 @@ def check_gradients_match_finite_differences(spec):
                f"the gradient with respect to the {what} to match finite differences "
                f"(relative error <= {tolerance:g}, beyond rounding{limit})",
                f"directional derivative {autodiff:.6g} by autodiff against {numeric:.6g} by finite "
-               f"differences (median relative error {error:.2g} over {_FD_DIRECTIONS} directions, "
-               "each one off any kink it crossed)",
+               f"differences (median relative error {error:.2g} over {_FD_DIRECTIONS} directions, at "
+               f"weights moved off exact zeros; a direction crossing a kink redrawn up to "
+               f"{_KINK_REDRAWS} times)",
                hint="a tf.custom_gradient or a hand-written gradient is wrong")
 
 

@@ -119,23 +119,28 @@ def load_model(path, custom_objects=None, safe_mode=True, compile=True):
 
 
 def _serialization_lib():
+    """Keras's serialization module (Keras 2.13+ and 3 have it; older ones no safe mode)."""
     import importlib
 
-    return importlib.import_module(f"{keras.__name__.split('.')[0]}.src.saving.serialization_lib")
+    try:
+        return importlib.import_module(f"{keras.__name__.split('.')[0]}.src.saving.serialization_lib")
+    except ImportError:
+        return None
 
 
 def safe_mode_setting():
     """Keras's switch for unsafe deserialization, per thread in Keras 2 and 3 alike: None
     (never set), or True / False inside a safe-mode scope; False everywhere after
     ``enable_unsafe_deserialization()``, which then overrides every ``safe_mode=True``."""
-    in_safe_mode = getattr(_serialization_lib(), "in_safe_mode", None)
+    in_safe_mode = getattr(_serialization_lib(), "in_safe_mode", None)  # getattr(None, ...) too
     return in_safe_mode() if in_safe_mode is not None else None
 
 
 def restore_safe_mode_setting(value):
-    if safe_mode_setting() is not value:
+    scope = getattr(_serialization_lib(), "SafeModeScope", None)
+    if scope is not None and safe_mode_setting() is not value:
         # Entering a scope sets the switch and leaves it so: the one setter both Kerases have.
-        _serialization_lib().SafeModeScope(value).__enter__()
+        scope(value).__enter__()
 
 
 @contextlib.contextmanager

@@ -173,9 +173,11 @@ def _copy_config(config):
 
 
 def _rebuild(spec, config):
-    """``cls.from_config`` on a copy (Keras 3's Lambda.from_config edits the dict it gets)."""
-    return run_step("cls.from_config(layer.get_config()) to rebuild the layer",
-                    spec.cls.from_config, _copy_config(config))
+    """``cls.from_config`` on a copy (Keras 3's Lambda.from_config edits the dict it gets),
+    in safe mode whatever the layer switched (as a plain ``from_config`` call is)."""
+    with compat.safe_deserialization():
+        return run_step("cls.from_config(layer.get_config()) to rebuild the layer",
+                        spec.cls.from_config, _copy_config(config))
 
 
 @contract("serialization")

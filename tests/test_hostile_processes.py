@@ -278,3 +278,37 @@ def test_after_a_check_that_cannot_be_stopped_the_next_targets_are_checked_in_a_
     alone = _statuses(check_layer(keras.layers.Dense, [(3, 4)], {"units": 2}, checks=checks))
     assert {r["check"]: r["status"] for r in dense["results"]} == alone
     _assert_nothing_left(marker, temp)
+
+
+def test_end_children_ends_a_child_that_ignores_sigterm_and_its_grandchild(run_env):
+    env, marker, temp, _ = run_env
+    script = ("import signal, subprocess, sys, time\n"
+              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+              "print('ready', flush=True)\n"
+              "time.sleep(600)\n")
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True,
+                             start_new_session=True)
+    isolation.adopt_child(child.pid, poll=child.poll, grace=0.2)
+    assert child.stdout.readline().strip() == "ready"
+    assert len(_marked_processes(marker)) == 2
+    started = time.monotonic()
+    isolation.end_children()
+    assert time.monotonic() - started < 5
+    assert child.poll() == -signal.SIGKILL and child.pid not in isolation.live_children()
+    child.stdout.close()
+    _assert_nothing_left(marker, temp)
+
+
+def test_a_run_folder_holds_the_temp_files_and_goes_with_the_run(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    before = (os.environ.get("TMPDIR"), tempfile.tempdir)
+    with isolation.run_scope():
+        folder = isolation.run_folder()
+        assert tempfile.gettempdir() == folder == os.environ["TMPDIR"]
+        with tempfile.NamedTemporaryFile(prefix="__autograph_generated_file", suffix=".py", delete=False):
+            pass
+    assert (os.environ.get("TMPDIR"), tempfile.tempdir) == before
+    assert os.listdir(tmp_path) == []

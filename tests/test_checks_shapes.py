@@ -118,3 +118,17 @@ class MisnamedShapes(keras.layers.Layer):
 def test_parameter_names_keras_cannot_map_are_reported_with_keras_words():
     result = _agree(MisnamedShapes, ["query=2,4,8", "value=2,5,8"])
     assert result.status == "failed" and "_shape" in result.message, result.message
+
+
+class ScaledShapeLyingDense(broken.ShapeLyingDense):
+    def call(self, inputs, scale=1.0):
+        return super().call(inputs) * scale
+
+
+def test_call_keywords_that_change_no_shape_leave_the_declaration_compared():
+    result = _agree(ScaledShapeLyingDense, ["4,7"], {"scale": 2.0})
+    assert result.status == "failed" and "declares (4, 7)" in result.message, result.message
+    causal = run_check("check_output_shapes_agree", CheckSpec(
+        keras.layers.MultiHeadAttention, kwargs={"num_heads": 2, "key_dim": 4},
+        inputs=["query=2,5,8", "value=2,5,8"], call_kwargs={"use_causal_mask": True}))
+    assert causal.status == "passed", causal.message

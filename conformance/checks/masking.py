@@ -55,9 +55,9 @@ class _Masked:
         if first_key is None:
             raise NotApplicable("the first call argument is not a single tensor to attach a mask to")
         first = spec.inputs.spec_of(first_key)
-        declared = [key for key, s in spec.inputs if s.is_bool and s.name == "mask"]
+        declared = [key for key, s in spec.inputs if s.is_mask and s.name == "mask"]
         if declared:
-            mask = values[declared[0]]
+            mask = tf.cast(values[declared[0]], tf.bool)  # a 0/1 mask in another dtype
             if tuple(mask.shape) != first.shape[:len(mask.shape)]:
                 raise NotApplicable(f"the declared mask of shape {tuple(mask.shape)} does not "
                                     "cover the leading axes of the first input")
@@ -317,7 +317,7 @@ def _takes_mask_argument(spec):
     named = [p for p in parameters if p in ("mask", f"{first}_mask")]
     if named:
         return f"call() takes {named[0]}"
-    explicit = [s.name or key for key, s in spec.inputs if s.is_bool and s.name != "mask"]
+    explicit = [s.name or key for key, s in spec.inputs if s.is_mask and s.name != "mask"]
     if explicit:
         return f"the call is given the mask(s) {', '.join(repr(k) for k in explicit)} explicitly"
     return None

@@ -57,7 +57,9 @@ class CheckSpec:
     instance; its kwargs win. ``loss_outputs`` names the outputs the training-based checks
     put a loss on (default: every floating-point output with a batch axis);
     ``unbatched_outputs`` names outputs without a batch axis that the checks cannot tell
-    apart. An output is named by its place in the output structure (``"0"``, ``"logits"``,
+    apart; ``float32_outputs`` names outputs kept in float32 under mixed precision by design
+    (the trait ``float32_outputs`` declares it for every output). An output is named by
+    its place in the output structure (``"0"``, ``"logits"``,
     ``"1.cache"``) or its position in the flat list of outputs.
     """
 
@@ -78,6 +80,7 @@ class CheckSpec:
     kwargs_factory: object = None
     loss_outputs: Optional[Sequence] = None
     unbatched_outputs: Sequence = ()
+    float32_outputs: Sequence = ()
 
     def __post_init__(self):
         if not isinstance(self.cls, type) or not issubclass(self.cls, keras.layers.Layer):
@@ -96,7 +99,7 @@ class CheckSpec:
         self.kwargs = dict(self.kwargs)
         self._factory = None if self.kwargs_factory is None else _factory(self.kwargs_factory)
         self.constructor_kwargs()  # a kwarg that cannot be deserialized fails here, once
-        for label in ("loss_outputs", "unbatched_outputs"):
+        for label in ("loss_outputs", "unbatched_outputs", "float32_outputs"):
             names = getattr(self, label)
             if names is not None:
                 if isinstance(names, (str, int)):
@@ -236,6 +239,7 @@ class CheckSpec:
             "reference_kwargs": self.reference_kwargs, "tier": self.tier, "timeout": self.timeout,
             "label": self.label, "kwargs_factory": self.kwargs_factory,
             "loss_outputs": self.loss_outputs, "unbatched_outputs": tuple(self.unbatched_outputs),
+            "float32_outputs": tuple(self.float32_outputs or ()),
         }
 
     # -- the reference -------------------------------------------------------------------

@@ -86,6 +86,12 @@ def test_float32_outputs_need_the_declaration_and_keep_the_variable_contract():
     undeclared = run_check("check_mixed_precision", _tricky_spec("Float32ResidualBlock", traits=set()))
     assert undeclared.status == "failed" and "--trait float32_outputs" in undeclared.message
     assert run_check("check_mixed_precision", _tricky_spec("Float32ResidualBlock")).status == "passed"
+    named = run_check("check_mixed_precision", CheckSpec(tricky.Float32ResidualBlock, ["3,5"],
+                                                         float32_outputs=["1"]))
+    assert named.status == "passed", named.message
+    wrong_one = run_check("check_mixed_precision", CheckSpec(tricky.Float32ResidualBlock, ["3,5"],
+                                                             float32_outputs=["0"]))
+    assert wrong_one.status == "failed" and "1: float32" in wrong_one.message
     variables = run_check("check_mixed_precision", CheckSpec(broken.Float16VariablesDense, [(4, 6)],
                                                              {"units": 3}, traits={"float32_outputs"}))
     assert variables.status == "failed" and "float16" in variables.message
@@ -103,3 +109,16 @@ def test_side_inputs_are_fed_in_the_compute_dtype():
 
     assert _side_keys(_tricky_spec("SideInputBlend")) == ["context"]
     assert _side_keys(CheckSpec(keras.layers.Add, [(3, 4), (3, 4)])) == []
+
+
+def test_float32_outputs_are_declared_the_same_way_on_the_command_line_and_in_a_payload():
+    from conformance.cli import _build_parser
+    from conformance.config import run_options
+    from conformance.spec import spec_from_payload
+
+    args = _build_parser().parse_args(["check", "examples/tricky_good/gradients_dtype.py:Float32ResidualBlock",
+                                       "--input", "3,5", "--float32-output", "1"])
+    assert run_options(args).targets[0].fields["float32_outputs"] == ["1"]
+    spec = CheckSpec(tricky.Float32ResidualBlock, ["3,5"], float32_outputs=["1"],
+                     import_path="examples.tricky_good.gradients_dtype:Float32ResidualBlock")
+    assert spec_from_payload(spec.to_payload()).float32_outputs == ("1",)

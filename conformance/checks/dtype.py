@@ -5,7 +5,8 @@ import numpy as np
 import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import NotApplicable, expect
-from conformance.checks._common import forward
+from conformance.checks._common import call, defined_arrays
+from conformance.tensors import flatten_with_paths, select_outputs
 from conformance.checks._precision import source_precisions
 
 
@@ -30,18 +31,38 @@ def _inputs_under(spec, input_dtype, side_dtype=None):
 
 
 def _built_under(policy, spec, input_dtype, side_dtype=None):
-    """A new instance made and called (inference) under the global ``policy``: float inputs
-    of call's first argument in ``input_dtype``, the others in ``side_dtype`` (default the same)."""
+    """``(layer, outputs, inputs)``: a new instance made and called (inference) under the
+    global ``policy`` (float inputs of call's first argument in ``input_dtype``, the others
+    in ``side_dtype``); ``outputs`` as the call returned them, checked to be finite tensors."""
     compat.set_global_policy(policy)
     compat.keras.utils.set_random_seed(1)
     layer = spec.new()
     inputs = _inputs_under(spec, input_dtype, side_dtype)
-    outputs = forward(spec, layer, inputs, training=False)
+    outputs = call(spec, layer, inputs, training=False)
+    defined_arrays(spec, outputs)
     return layer, outputs, inputs
 
 
+def _float_outputs(outputs):
+    """``[(position in the flat list, path, dtype name)]`` of the floating-point outputs."""
+    found = []
+    for position, (path, leaf) in enumerate(flatten_with_paths(outputs)):
+        dtype = compat.dtype_name(leaf.dtype)
+        if dtype.startswith(("float", "bfloat")):
+            found.append((position, path or str(position), dtype))
+    return found
+
+
 def _float_output_dtypes(outputs):
-    return [str(out.dtype) for out in outputs if np.issubdtype(out.dtype, np.floating)]
+    return [dtype for _, _, dtype in _float_outputs(outputs)]
+
+
+def _declared_float32(spec, outputs):
+    """Positions of the outputs declared kept in float32 (all of them under the trait)."""
+    if spec.has_trait("float32_outputs"):
+        return {position for position, _, _ in _float_outputs(outputs)}
+    names = getattr(spec, "float32_outputs", None) or ()
+    return set(select_outputs(outputs, names)) if names else set()
 
 
 def _float_variables(layer):
@@ -93,15 +114,18 @@ def check_mixed_precision(spec):
     # output dtype to its compute dtype; a declared float32_outputs layer keeps some float32.
     allowed = {"float16"} | {sub.compute_dtype for sub in compat.sublayers(layer)
                              if sub.dtype_policy.name != "mixed_float16"}
-    if spec.has_trait("float32_outputs"):
-        allowed.add("float32")
-    wrong = [d for d in _float_output_dtypes(outputs) if d not in allowed]
-    expect(not wrong, "float16 outputs (the policy's compute dtype) from float32 inputs",
-           lambda: f"output dtypes {_float_output_dtypes(outputs)}",
+    declared = _declared_float32(spec, outputs)
+    wrong = [(path, dtype) for position, path, dtype in _float_outputs(outputs)
+             if dtype not in allowed and not (dtype == "float32" and position in declared)]
+    expect(not wrong, "float16 outputs (the policy's compute dtype) from float32 inputs"
+           + (f", float32 where declared ({len(declared)} output(s))" if declared else ""),
+           lambda: f"output dtypes {_float_output_dtypes(outputs)}"
+                   + ("" if len(_float_outputs(outputs)) < 2 else
+                      f"; not as expected: {', '.join(f'{p}: {d}' for p, d in wrong)}"),
            hint="do not cast to float32 or create float32 weights explicitly; use "
                 "self.compute_dtype and add_weight() without a dtype; a layer that keeps an "
                 "output in float32 on purpose (a float32 residual stream, box coordinates) "
-                "declares it: --trait float32_outputs")
+                "declares it: --float32-output OUTPUT (one output) or --trait float32_outputs (all)")
     not_32 = [f"{name}: {dtype}" for name, dtype in _float_variables(layer) if dtype != "float32"]
     expect(not not_32, "float32 variables (the policy's variable dtype)",
            lambda: f"variables {not_32}")

@@ -567,6 +567,14 @@ def _keras2_declared_shapes(layer, args, kwargs):
     return layer.compute_output_shape(**keywords)
 
 
+def stands_for_none(obj):
+    """Whether a symbolic output is None: None itself, or Keras 2's placeholder for a None
+    output of a Functional call (a KerasTensor whose type spec is ``NoneTensorSpec``)."""
+    if obj is None:
+        return True
+    return type(getattr(obj, "type_spec", None)).__name__ == "NoneTensorSpec"
+
+
 def declared_outputs(layer, args, kwargs):
     """What ``layer`` declares it returns for a symbolic call on ``args``/``kwargs``
     (``keras.Input`` tensors where the call takes tensors, constants elsewhere), asked as

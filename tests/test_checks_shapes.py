@@ -132,3 +132,16 @@ def test_call_keywords_that_change_no_shape_leave_the_declaration_compared():
         keras.layers.MultiHeadAttention, kwargs={"num_heads": 2, "key_dim": 4},
         inputs=["query=2,5,8", "value=2,5,8"], call_kwargs={"use_causal_mask": True}))
     assert causal.status == "passed", causal.message
+
+
+class WithoutCache(keras.layers.Layer):
+    """Returns ``(outputs, cache)``, the cache None when none is given (as documented)."""
+
+    def call(self, inputs, cache=None):
+        return inputs * 2.0, cache
+
+
+@pytest.mark.parametrize("check_id", CHECKS)
+def test_a_none_output_is_left_out(check_id):
+    result = run_check(check_id, CheckSpec(WithoutCache, inputs=["3,4"]))
+    assert result.status == "passed", result.message

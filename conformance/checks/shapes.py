@@ -28,7 +28,7 @@ def _is_dim(value):
 def flat_shapes(obj):
     """Shapes of a (nested) output or ``compute_output_shape`` result, as a flat list of
     tuples with None for unknown dimensions; dict entries in key order."""
-    if obj is None:  # an optional output not computed in this call
+    if compat.stands_for_none(obj):  # an optional output not computed in this call
         return []
     if isinstance(obj, tf.TensorShape):
         return [tuple(obj.as_list()) if obj.rank is not None else None]

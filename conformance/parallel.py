@@ -48,6 +48,8 @@ from conformance.progress import ParallelProgress
 START_UP_ALLOWANCE = 120.0
 #: Seconds a worker gets to exit after the run before it is killed.
 EXIT_GRACE = 10.0
+#: Signals that mean the process crashed rather than was killed.
+_CRASHES = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT")
 #: Environment variables that size TensorFlow's thread pools; unless the user set them,
 #: the workers share the CPUs between them (see :func:`threads_per_worker`).
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -149,8 +151,8 @@ class _Worker:
                 name = signal.Signals(-code).name
             except ValueError:
                 name = f"signal {-code}"
-            return f"it was killed by {name}"
-        return f"it exited with status {code}"
+            return f"it was killed by {name}" + (", a crash in native code" if name in _CRASHES else "")
+        return f"it exited with status {code}, as os._exit in the code under test does"
 
     def kill(self):
         _end_workers([self])
@@ -334,8 +336,8 @@ def _collect(worker, ready, specs, check_count):
                    "(every check's timeout together) and was stopped")
     else:
         return None
-    return False, _unusable(spec, f"{problem}; its report was lost (check it alone, with --jobs 1, "
-                                  "to see where)")
+    return False, _unusable(spec, f"{problem}; its report was lost (check it alone, without --jobs or "
+                                  "--isolate, to see where)")
 
 
 def _close_all(pool):

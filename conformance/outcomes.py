@@ -13,6 +13,9 @@ class ContractViolation(AssertionError):
         self.hint = hint
         super().__init__(f"expected {expected}; saw {seen}")
 
+    def __reduce__(self):  # sent whole between processes (the distribution family's replicas)
+        return type(self), (self.expected, self.seen, self.hint)
+
 
 class NotApplicable(Exception):
     """The contract does not apply to this target (reported as skipped, with the reason)."""

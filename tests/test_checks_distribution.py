@@ -2,7 +2,7 @@
 
 The family runs in a worker process that starts TensorFlow with its replicas (two logical
 CPU devices, or two or more visible GPUs); the default run pays that start once, for the
-broken layers and a handful of correct targets together (``launcher.prefetch``), and the
+broken layers and a handful of correct targets together (``distribution.prefetch``), and the
 checks then read the cached results. ``--run-slow`` sweeps every known-good target (one more
 worker). The GPU test runs where two or more GPUs are visible.
 """
@@ -14,10 +14,11 @@ import pytest
 
 import keras_compat as compat
 from conformance.catalogue import all_checks
+from conformance.checks import distribution
 from conformance.distributed import launcher
-from conformance.distributed.contracts import CONTRACTS
 from conformance.distributed.devices import DEVICES_VARIABLE, NoReplicas, configure_replicas
 from conformance.known_good import all_specs
+from conformance.outcomes import ContractViolation, NotApplicable
 from conformance.runner import run_check, run_spec
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import distribution as broken
@@ -46,9 +47,9 @@ def _problems(spec, check_ids=CHECKS):
     return [f"{r.check}: {r.status}: {r.message}" for r in results if r.status != "passed"]
 
 
-def test_the_worker_runs_exactly_the_registered_checks():
-    assert list(CONTRACTS) == CHECKS
+def test_every_check_runs_in_the_replicas_process_in_the_full_tier():
     assert {c.tier for c in all_checks(family="distribution")} == {"full"}
+    assert all(callable(c.func.in_replicas) for c in all_checks(family="distribution"))
 
 
 @pytest.mark.parametrize("check_id, cls, kwargs, inputs", [
@@ -57,7 +58,7 @@ def test_the_worker_runs_exactly_the_registered_checks():
 def test_failures_name_the_replicas_and_the_difference(check_id, cls, kwargs, inputs):
     """Read from the runs the family tests made (the cache), at no cost."""
     spec = CheckSpec(cls, inputs=inputs, kwargs=kwargs, **broken.SPEC_OPTIONS[cls])
-    devices = launcher.family_results(spec).devices
+    devices = distribution.devices(spec)
     result = run_check(check_id, spec)
     assert f"with {len(devices)} replicas ({', '.join(devices)})" in result.message, result.message
 
@@ -112,7 +113,7 @@ _USING_DEFAULT_TARGETS = {
 @pytest.fixture(autouse=True)
 def _one_worker_for_the_default_targets(request):
     if request.node.originalname in _USING_DEFAULT_TARGETS:
-        launcher.prefetch(DEFAULT_TARGETS)  # at no cost once done
+        distribution.prefetch(DEFAULT_TARGETS)  # at no cost once done
 
 
 def test_a_spec_without_import_path_is_skipped_with_the_reason():
@@ -130,10 +131,10 @@ def test_the_family_runs_in_the_full_tier_only():
 def test_checks_of_one_target_share_one_worker(monkeypatch):
     started = []
 
-    def fake_worker(payloads, timeout, where=None):
+    def fake_worker(run, payloads, timeout, where=None):
         started.append(payloads)
-        passed = {check_id: {"status": "passed"} for check_id in CHECKS}
-        return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], contracts=passed) for _ in payloads]
+        passed = dict.fromkeys(CHECKS)
+        return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], found=passed) for _ in payloads]
 
     monkeypatch.setattr(launcher, "_run_worker", fake_worker)
     spec = _layer(keras.layers.Dense, ["8,7"], {"units": 5})
@@ -148,16 +149,37 @@ def test_checks_of_one_target_share_one_worker(monkeypatch):
 def test_a_full_tier_run_starts_the_family_in_the_background_before_its_turn(monkeypatch):
     runs = []
 
-    def fake_worker(payloads, timeout, where=None):
+    def fake_worker(run, payloads, timeout, where=None):
         runs.append(threading.current_thread().name)
-        passed = {check_id: {"status": "passed"} for check_id in CHECKS}
-        return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], contracts=passed) for _ in payloads]
+        passed = dict.fromkeys(CHECKS)
+        return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], found=passed) for _ in payloads]
 
     monkeypatch.setattr(launcher, "_run_worker", fake_worker)
     spec = _layer(keras.layers.Dense, ["8,7"], {"units": 7})
     report = run_spec(spec, checks=["check_no_weights_after_init", *CHECKS])
     assert [r.status for r in report.results] == ["passed"] * (1 + len(CHECKS))
     assert runs == ["keras-conformance-distribution"]
+
+
+def test_what_a_check_raised_in_the_replicas_process_is_its_result(monkeypatch):
+    found = dict.fromkeys(CHECKS)
+    found["check_distributed_variables"] = ContractViolation("every variable mirrored, under two replicas",
+                                                             "1 plain variable(s)", "use add_weight()")
+    found["check_distributed_save_load"] = NotApplicable("declared stochastic_inference")
+
+    def fake_worker(run, payloads, timeout, where=None):
+        return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], found=found) for _ in payloads]
+
+    monkeypatch.setattr(launcher, "_run_worker", fake_worker)
+    spec = _layer(keras.layers.Dense, ["8,7"], {"units": 3})
+    results = {r.check: r for r in (run_check(check_id, spec) for check_id in CHECKS)}
+    variables = results["check_distributed_variables"]
+    assert (variables.status, variables.expected, variables.seen, variables.hint) == (
+        "failed", "every variable mirrored, under two replicas", "1 plain variable(s)", "use add_weight()")
+    assert variables.contract.startswith("Built and called in a MirroredStrategy scope")
+    saving = results["check_distributed_save_load"]
+    assert (saving.status, saving.reason) == ("skipped", "declared stochastic_inference")
+    assert results["check_distributed_predict_matches_one_device"].status == "passed"
 
 
 def test_a_worker_past_the_timeout_is_killed_and_reported():
@@ -179,7 +201,7 @@ KNOWN_GOOD = [_full(s) for s in all_specs()]
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", [pytest.param(s, id=s.label) for s in KNOWN_GOOD])
 def test_every_known_good_target_passes(spec):
-    launcher.prefetch(KNOWN_GOOD)  # one worker for them all, the first time
+    distribution.prefetch(KNOWN_GOOD)  # one worker for them all, the first time
     results = [run_check(check_id, spec) for check_id in CHECKS]
     assert not [f"{r.check}: {r.message}" for r in results if r.status not in ("passed", "skipped")]
 
@@ -204,7 +226,7 @@ def test_the_family_runs_over_the_visible_gpus(monkeypatch):
                _layer(SYNCED_BATCH_NORMALIZATION, ["8,7"], SYNCED_KWARGS),
                _example(broken.SamplesAndStepsCounted)]
     counter = _example(broken.SamplesSeenPerReplica)
-    launcher.prefetch(passing + [counter])
+    distribution.prefetch(passing + [counter])
     for spec in passing:
         assert not _problems(spec)
     result = run_check("check_distributed_fit_matches_one_device", counter)

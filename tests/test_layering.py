@@ -36,3 +36,21 @@ def test_the_checker_reaches_the_references_through_one_module():
     door = ROOT / "conformance" / "references.py"
     users = [path for path in _modules("conformance") if "reference_models" in _imported_packages(path)]
     assert users == [door]
+
+
+def _imported_modules(path):
+    """Every module ``path`` imports, by its full name (``from a import b`` counts as ``a.b``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_the_distribution_machinery_imports_nothing_from_the_checks():
+    for path in _modules("conformance/distributed"):
+        below = {name for name in _imported_modules(path)
+                 if name == "conformance.checks" or name.startswith("conformance.checks.")}
+        assert not below, (path, below)

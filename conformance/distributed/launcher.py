@@ -1,9 +1,12 @@
 """Starting the worker process once per target, and keeping what it found.
 
-The runner starts the worker in the background when a run that includes the family begins
-(:func:`start`), or else the first distribution check of a spec does; the worker runs the
-whole family, and the checks read the cached results. The cache is keyed on the spec's
-payload (and the requested devices), keeps the last :data:`CACHE_SIZE` targets, and lets
+The family names the function the worker runs on each target with the replicas (``run``,
+a ``"module:function"`` path, called as ``function(spec, replicas)``); this package never
+imports the checks. The runner starts the worker in the background when a run that
+includes the family begins (:func:`start`), or else the first distribution check of a spec
+does; the worker runs the whole family, and the checks read the cached results. The cache
+is keyed on the spec's payload (the function and the requested devices), keeps the last
+:data:`CACHE_SIZE` targets, and lets
 one thread run a given target while the others wait for its results. A worker that
 outlives its timeout (90% of the spec's) is killed, and every check of its targets reports
 it. :func:`prefetch` runs several targets in one worker, paying TensorFlow's start-up
@@ -33,22 +36,14 @@ _lock = threading.Lock()
 
 @dataclass
 class FamilyResults:
-    """What the worker found for one target: an outcome per check id (see
-    :func:`conformance.distributed.contracts.run_all`), or why there is none."""
+    """What the worker found for one target: what the family's function returned for it
+    (``found``), or why there is nothing."""
 
     devices: list = field(default_factory=list)
-    contracts: dict = field(default_factory=dict)
+    found: object = None
     skipped: Optional[str] = None  # no contract could run here, by design
     problem: Optional[tuple] = None  # (expected, seen): the run itself failed
     seconds: float = 0.0
-
-    def outcome(self, check_id):
-        if self.skipped is not None:
-            return {"status": "skipped", "reason": self.skipped}
-        if self.problem is not None:
-            expected, seen = self.problem
-            return {"status": "failed", "expected": expected, "seen": seen, "hint": None}
-        return self.contracts[check_id]
 
 
 class _Pending:
@@ -58,47 +53,48 @@ class _Pending:
         self.results = None
 
 
-def family_results(spec):
-    """The worker's :class:`FamilyResults` for ``spec``, from the cache when another check
-    of the same target already ran it. ``ValueError`` when the spec cannot be sent to
-    another process (no ``import_path``, or kwargs pickle cannot carry)."""
-    return _results_for([spec])[0]
+def family_results(spec, run):
+    """The worker's :class:`FamilyResults` for ``spec`` (``run`` being the family's function),
+    from the cache when another check of the same target already ran it. ``ValueError``
+    when the spec cannot be sent to another process (no ``import_path``, or kwargs pickle
+    cannot carry)."""
+    return _results_for([spec], run)[0]
 
 
-def start(spec):
-    """Begin running the family on ``spec`` in a background thread; :func:`family_results`
+def start(spec, run):
+    """Begin running ``run`` on ``spec`` in a background thread; :func:`family_results`
     then waits for it. A spec that cannot be sent is left to the checks to report."""
     try:
-        _key(spec)
+        _key(spec, run)
     except ValueError:
         return
     # The folder and import path now, not when the thread gets to it: a check may move.
-    threading.Thread(target=_start_quietly, args=(spec, calling_context()),
+    threading.Thread(target=_start_quietly, args=(spec, run, calling_context()),
                      name="keras-conformance-distribution", daemon=True).start()
 
 
-def _start_quietly(spec, where):
+def _start_quietly(spec, run, where):
     try:
-        _results_for([spec], where)
+        _results_for([spec], run, where)
     except Exception:  # noqa: BLE001 - the family's checks run it again and report why
         pass
 
 
-def prefetch(specs):
-    """Run the family, in one worker process, on each of ``specs`` not cached yet."""
-    _results_for(specs)
+def prefetch(specs, run):
+    """Run ``run``, in one worker process, on each of ``specs`` not cached yet."""
+    _results_for(specs, run)
 
 
-def _key(spec):
+def _key(spec, run):
     payload = spec.to_payload()
     try:
-        return pickle.dumps((payload, os.environ.get(DEVICES_VARIABLE)))
+        return pickle.dumps((payload, run, os.environ.get(DEVICES_VARIABLE)))
     except Exception as exc:  # noqa: BLE001 - lambdas and local objects do not pickle
         raise ValueError(f"its kwargs cannot be sent to another process ({exc})") from exc
 
 
-def _results_for(specs, where=None):
-    keys = [_key(spec) for spec in specs]
+def _results_for(specs, run, where=None):
+    keys = [_key(spec, run) for spec in specs]
     owned, entries = {}, []
     with _lock:
         for key, spec in zip(keys, specs):
@@ -111,7 +107,7 @@ def _results_for(specs, where=None):
         for key in finished[:max(0, len(_cache) - CACHE_SIZE)]:
             del _cache[key]
     if owned:
-        _run_owned(owned, where)
+        _run_owned(owned, run, where)
     for entry in entries:
         entry.done.wait()
     if any(entry.results is None for entry in entries):
@@ -119,12 +115,12 @@ def _results_for(specs, where=None):
     return [entry.results for entry in entries]
 
 
-def _run_owned(owned, where=None):
+def _run_owned(owned, run, where=None):
     """Run the worker for the entries this thread created, and hand out its results."""
     try:
         timeout = TIMEOUT_SHARE * sum(entry.spec.timeout for entry in owned.values())
         payloads = [pickle.dumps(pickle.loads(key)[0]) for key in owned]
-        for entry, results in zip(owned.values(), _run_worker(payloads, timeout, where)):
+        for entry, results in zip(owned.values(), _run_worker(run, payloads, timeout, where)):
             entry.results = results
     finally:
         with _lock:
@@ -134,13 +130,13 @@ def _run_owned(owned, where=None):
                 entry.done.set()
 
 
-def _run_worker(payloads, timeout, where=None):
+def _run_worker(run, payloads, timeout, where=None):
     """One :class:`FamilyResults` per pickled payload, from one fresh process (a child of
     the checker's fresh-process worker: TensorFlow imported, its runtime not yet started,
-    so the child can still configure the replicas)."""
+    so the child can still configure the replicas) that calls ``run`` on each."""
     started = time.perf_counter()
     try:
-        document = run_in_fresh_process("conformance.distributed.worker:run_payloads", payloads,
+        document = run_in_fresh_process("conformance.distributed.worker:run_payloads", run, payloads,
                                         os.environ.get(DEVICES_VARIABLE), timeout=timeout, where=where)
     except WorkerTimeout:
         problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
@@ -159,7 +155,7 @@ def _results_of(document, count, seconds):
         return [skipped] * count
     results = []
     for target in document["targets"]:
-        found = FamilyResults(devices=document["devices"], contracts=target["contracts"], seconds=seconds)
+        found = FamilyResults(devices=document["devices"], found=target["found"], seconds=seconds)
         if target["unusable"] is not None:
             found.problem = ("the target to import in the distribution worker process", target["unusable"])
         results.append(found)

@@ -88,4 +88,6 @@ def test_the_cli_gives_the_same_json_twice(tmp_path):
         reports.append(_report_without_timings(output))
     messages = [r["message"] for r in reports[0]["targets"][0]["results"] if r["status"] == "failed"]
     assert any("differing by up to" in message for message in messages)
+    first, second = (report["targets"][0]["results"] for report in reports)
+    assert [r for r in first if r not in second] == [], [r for r in second if r not in first]
     assert reports[0] == reports[1]

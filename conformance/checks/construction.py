@@ -140,9 +140,23 @@ def check_variables_tracked(spec):
            hint="untracked variables are not trained by fit, not saved and not counted")
 
 
-def _would_hold_state(sub):
-    """An unbuilt layer holds weights, or has its own build() to make them when built."""
-    return bool(sub.weights) or not compat.build_is_framework_default(sub)
+def _builds_no_weights(sub, shapes):
+    """Whether ``sub``'s own build() makes no weights on one of the target's input shapes (a
+    build that only prepares a random generator); False when it builds on none of them."""
+    for shape in shapes:
+        try:
+            sub.build(compat.shape_argument(shape))
+        except Exception:  # noqa: BLE001 - not this shape
+            continue
+        return not sub.weights
+    return False
+
+
+def _would_hold_state(sub, shapes):
+    """An unbuilt sublayer holds weights, or has its own build() that makes them."""
+    if sub.weights:
+        return True
+    return not compat.build_is_framework_default(sub) and not _builds_no_weights(sub, shapes)
 
 
 @contract("construction")
@@ -151,7 +165,8 @@ def check_sublayers_built(spec):
     layer = spec.built()
     # A weightless sublayer with Keras's default build (an inherited Flatten the subclass
     # replaced) may stay unbuilt: it holds nothing to train, save or lose.
-    unbuilt = [sub.name for sub in compat.sublayers(layer) if not sub.built and _would_hold_state(sub)]
+    unbuilt = [sub for sub in compat.sublayers(layer) if not sub.built]
+    unbuilt = [sub.name for sub in unbuilt if _would_hold_state(sub, spec.input_shapes)]
     expect(not unbuilt, "every sublayer with weights (or a build() that makes them) built after the first call",
            lambda: f"unbuilt sublayers: {unbuilt}",
            hint="a sublayer that is never called is dead weight, or call() skips it")

@@ -72,21 +72,33 @@ class UnsortedTopK(keras.layers.Layer):
         return {**super().get_config(), "k": self.k}
 
 
+class _InverseSqrtWidthScale(keras.layers.Layer):
+    """Scales by 1 / sqrt(width): its build() reads the width and makes no weight."""
+
+    def build(self, input_shape):
+        self.scale = float(input_shape[-1]) ** -0.5
+
+    def call(self, inputs):
+        return inputs * self.scale
+
+
 class _FlatteningBlock(keras.layers.Layer):
-    """A base block that flattens its output with a sublayer."""
+    """A base block that scales and flattens its output with two weightless sublayers."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        self.scale = _InverseSqrtWidthScale()
         self.flatten = keras.layers.Flatten()
 
     def call(self, inputs):
-        return self.flatten(inputs)
+        return self.flatten(self.scale(inputs))
 
 
 @register_serializable(package=_PACKAGE)
 class ProjectingBlock(_FlatteningBlock):
-    """Replaces the base block's flattening with a projection: the inherited ``Flatten``
-    (weightless) is never called, which is not a defect."""
+    """Replaces the base block's computation with a projection: the inherited weightless
+    sublayers (a ``Flatten``, and a scale whose build() makes no weight) are never called,
+    which is not a defect."""
 
     def __init__(self, units=4, **kwargs):
         super().__init__(**kwargs)

@@ -18,6 +18,8 @@ from conformance.wrapping import fit_one_step
 _SAME = 1e-6
 #: Relative tolerance when batch composition changes (other kernels, other summation order).
 _BATCH = 1e-4
+#: Inference calls compared with the first one before inference is judged deterministic.
+_INFERENCE_REPEATS = 3
 
 
 def _declared(spec, trait):
@@ -46,9 +48,10 @@ def check_inference_deterministic(spec):
     state = _State(spec, spec.built())
     x = spec.draw(seed=1)
     first = state.run(x, training=False)
-    second = state.run(x, training=False)
-    diff = mismatch(first, second, _SAME)
-    expect(not diff, "identical outputs from two inference calls on the same input", diff,
+    # Random inference can repeat itself by chance (a drop path on a small batch): several calls.
+    diff = next(filter(None, (mismatch(first, state.run(x, training=False), _SAME)
+                              for _ in range(_INFERENCE_REPEATS))), None)
+    expect(not diff, f"identical outputs from {_INFERENCE_REPEATS + 1} inference calls on the same input", diff,
            hint="randomness (noise, dropout) belongs under `if training:`; "
                 "or declare stochastic_inference")
 

@@ -243,6 +243,15 @@ def test_a_check_that_times_out_and_hangs_stops_its_target_and_ends_its_thread_l
     assert statuses[1:] == ["error", "error"]
     assert "check_build_runs_once timed out and may still be running" in report.results[1].message
     assert isolation.abandoned_count() == count + 1 and isolation.abandoned_threads_alive()
+    alive = len(isolation.abandoned_threads())  # other tests' may be running too
+    sys.modules[hangs.__module__].RELEASE.set()  # the hung call returns: its thread ends
+    try:
+        deadline = time.monotonic() + 10
+        while len(isolation.abandoned_threads()) >= alive and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(isolation.abandoned_threads()) == alive - 1
+    finally:
+        sys.modules[hangs.__module__].RELEASE.clear()
 
 
 def test_os_exit_and_a_segfault_in_an_isolated_run_are_one_error_row_each():

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from keras_compat import keras
@@ -70,8 +71,13 @@ class HangsInChildProcess(_Dense):
         return super().call(inputs)
 
 
+#: Set to let every HangsInCall that hangs in this process go on (tests end its thread so).
+RELEASE = threading.Event()
+
+
 class HangsInCall(_Dense):
-    """Hangs in the checking process's check thread once it is built (the probe passes)."""
+    """Hangs in the checking process's check thread once it is built (the probe passes),
+    until :data:`RELEASE` is set."""
 
     def call(self, inputs):
         if getattr(self, "_called_once", False) and tf.executing_eagerly():
@@ -79,8 +85,8 @@ class HangsInCall(_Dense):
             if flags:
                 with open(os.path.join(flags, f"thread-{os.getpid()}"), "w") as handle:
                     handle.write("hanging")
-            while True:
-                time.sleep(0.05)
+            while not RELEASE.wait(0.05):
+                pass
         self._called_once = True
         return super().call(inputs)
 

@@ -22,6 +22,8 @@ from conformance.outcomes import ContractViolation, NotApplicable
 from conformance.runner import run_check, run_spec
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import distribution as broken
+from examples.tricky_good import distribution as tricky
+from examples.tricky_good.construction_graph import DropPath
 from keras_compat import keras
 from tests.family_contract import family_tests
 
@@ -67,13 +69,18 @@ SYNCED_BATCH_NORMALIZATION, SYNCED_KWARGS = compat.synchronized_batch_normalizat
 
 # Every check passed, none skipped: plain and synchronised batch normalisation (the
 # per-replica expectation and the one-device one), keyword inputs with dropout inside (the
-# training=False comparison), and a multi-input, multi-output subclassed model.
+# training=False comparison), dropout inside a call without ``training``, drop path on a batch
+# of two (random in training though two calls agree about half the time), and a multi-input,
+# multi-output subclassed model.
 PASSING = [
     pytest.param(_layer(keras.layers.BatchNormalization, ["8,7"]), id="BatchNormalization"),
     pytest.param(_layer(SYNCED_BATCH_NORMALIZATION, ["8,7"], SYNCED_KWARGS),
                  id="synchronized-BatchNormalization"),
     pytest.param(_layer(keras.layers.MultiHeadAttention, ["query=2,5,8", "value=2,5,8"],
                         {"num_heads": 2, "key_dim": 4, "dropout": 0.25}), id="MultiHeadAttention-dropout"),
+    pytest.param(_layer(tricky.DropoutInsideWithoutTrainingArgument, ["8,7"], {"units": 4}),
+                 id="dropout-inside-a-call-without-training"),
+    pytest.param(_layer(DropPath, ["2,5"], {"rate": 0.5}), id="DropPath-batch-of-two"),
     pytest.param(_full(spec_for_reference("wide_and_deep")), id="wide_and_deep"),
 ]
 

@@ -26,7 +26,7 @@ import tensorflow as tf
 
 import keras_compat as compat
 from conformance.catalogue import all_checks, contract
-from conformance.checks._common import describe_failure, forward, run_step
+from conformance.checks._common import describe_failure, forward, random_in_training, run_step
 from conformance.distributed import launcher, per_replica, steps
 from conformance.isolation import isolated, scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, expect
@@ -234,9 +234,14 @@ def _per_replica_reasons(spec, single, distributed, batch, inference_only):
     return reasons
 
 
-def _random_in_training(spec, weights):
-    """Whether the fit comparison must call the target with ``training=False``."""
-    random = steps.random_in_training(spec, weights)
+def _random_in_training(spec):
+    """Whether the fit comparison must call the target with ``training=False``: the decider
+    of every family (:func:`~conformance.checks._common.random_in_training`), asked of the
+    target traced once, as fit traces its step. Numbers drawn in Python while tracing are
+    then a constant of the trace, not randomness of the target: each replica traces the
+    step on its own and bakes in other numbers, which the comparison in training catches."""
+    instance = spec.built()
+    random = random_in_training(spec, tf.function(lambda *args, **kwargs: instance(*args, **kwargs)))
     if random and spec.has_trait("stochastic_inference"):
         raise NotApplicable("random in training and in inference (stochastic_inference): replicas "
                             "draw their own random numbers by design")
@@ -247,8 +252,8 @@ def _random_in_training(spec, weights):
 @_in_replicas
 def check_distributed_fit_matches_one_device(spec, replicas):
     """One ``fit`` step on a global batch split over the replicas gives the loss, trainable weights and non-trainable state of one step on one device."""
+    inference_only = _random_in_training(spec)
     weights = steps.initial_weights(spec)
-    inference_only = _random_in_training(spec, weights)
     batch = steps.training_batch(spec, weights, replicas.global_batch(spec))
     if not batch.trainable:
         raise NotApplicable("no floating-point output: there is no loss to fit")

@@ -151,21 +151,6 @@ class _InInference(keras.layers.Layer):
         return self.target(*args, training=False, **kwargs)
 
 
-def random_in_training(spec, weights):
-    """Whether two training calls inside one ``tf.function``, from the same weights, give
-    different outputs (dropout, noise): replicas then draw their own numbers by design."""
-    built = model(spec, weights)
-    x = CallInputs.as_tensors(spec.draw(seed=DATA_SEED))
-    step = tf.function(lambda values: spec.call(built, values, training=True))
-    step(x)  # traced first: a target that creates state in training has it from here on
-    start = built.get_weights()
-    outputs = []
-    for _ in range(2):
-        built.set_weights(start)
-        outputs.append([np.asarray(out) for out in flatten(step(x))])
-    return any(not np.array_equal(a, b) for a, b in zip(*outputs))
-
-
 # -- training ------------------------------------------------------------------------------
 
 

@@ -13,12 +13,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
-#: Where the libraries come from; a target of a library that is not installed is skipped.
-LIBRARIES = ("keras_hub", "keras_rs", "keras")
-
 _FINDINGS = "real defect: see docs/real-world-findings.md#"
-#: ``expected_failures={EVERY_CHECK: reason}``: a defect that breaks every check after the first.
-EVERY_CHECK = "*"
 _BOXES_FLOAT32 = ("box coordinates stay float32 under mixed precision, as in "
                   "keras.utils.bounding_boxes, so that pixel coordinates keep their precision")
 _MASK_DROPPED = _FINDINGS + "time-local-layers-that-drop-the-keras-mask"
@@ -237,8 +232,7 @@ KERAS = [
     _keras("Conv1DTranspose", {"filters": 4, "kernel_size": 3}, ["2,10,3"],
            "Conv1DTranspose(32, 3, 2, activation='relu')(np.random.rand(4, 10, 128))"),
     _keras("Discretization", {"bin_boundaries": [0.0, 1.0, 2.0]}, ["2,4@-2..3"],
-           "Discretization(bin_boundaries=[0., 1., 2.])(np.array([[-1.5, 1.0, 3.4, .5], [0.0, 3.0, 1.3, 0.0]]))",
-           traits={"no_mixed_precision": "a preprocessing layer: its output is int bucket ids whatever the policy"}),
+           "Discretization(bin_boundaries=[0., 1., 2.])(np.array([[-1.5, 1.0, 3.4, .5], [0.0, 3.0, 1.3, 0.0]]))"),
     _keras("HashedCrossing", {"num_bins": 5}, ["5:int32@100..104", "5:int32@100..104"],
            "HashedCrossing(num_bins=5)((feat1, feat2))  # two scalar features of 5 samples",
            traits={"not_xla_compatible": _NO_XLA_KERNEL.format("SparseCross")},
@@ -292,16 +286,10 @@ def spec(target, tier="fast"):
     if target.library == "keras":
         module_name = module_name.replace("keras", _keras_module(), 1)
     cls = getattr(importlib.import_module(module_name), class_name)
-    expected_failures = dict(target.expected_failures)
-    if EVERY_CHECK in expected_failures:
-        from conformance.catalogue import all_checks
-
-        reason = expected_failures.pop(EVERY_CHECK)
-        expected_failures = {check.id: reason for check in all_checks(tier)} | expected_failures
     return CheckSpec(
         cls=cls, kwargs=dict(target.kwargs), inputs=list(target.inputs),
         call_kwargs=target.call_kwargs, traits=frozenset(target.traits),
-        expected_failures=expected_failures, tier=tier,
+        expected_failures=dict(target.expected_failures), tier=tier,
         label=target.label, import_path=f"{module_name}:{class_name}", **target.spec_fields,
     )
 

@@ -124,8 +124,16 @@ def test_a_mask_given_in_the_input_list_is_taken_explicitly():
     assert result.status == "skipped" and "explicitly" in result.message
 
 
+class StepArgmax(keras.layers.Layer):
+    """The index of the largest feature at each step (per-step ids, as a box matcher's)."""
+
+    def call(self, inputs):
+        return tf.argmax(inputs, axis=-1, output_type=tf.int32)
+
+
 def test_an_output_that_is_a_mask_is_exempt_but_the_data_beside_it_is_not():
     assert _dropped(tricky.NonZeroStepMask).status == "passed"
+    assert _dropped(StepArgmax).status == "passed"
     result = _dropped(MaskAndData)
     assert result.status == "failed" and "output 0," in result.message, result.message
 

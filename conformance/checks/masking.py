@@ -324,11 +324,12 @@ def _takes_mask_argument(spec):
 
 
 def _outputs_keeping_axis(outputs, mask_shape):
-    """Positions of the outputs (None outputs left out) that keep the masked axes and are
-    not themselves masks (bool)."""
+    """Positions of the floating-point outputs (None outputs left out) that keep the masked
+    axes. A bool output is itself a mask; an integer one holds ids or indices, from which
+    Keras makes a mask (``Embedding(mask_zero=True)``) rather than carrying one on them."""
     kept = []
     for index, tensor in enumerate(flatten(outputs)):
-        if tuple(tensor.shape[:len(mask_shape)]) == tuple(mask_shape) and tensor.dtype != tf.bool:
+        if tuple(tensor.shape[:len(mask_shape)]) == tuple(mask_shape) and tf.as_dtype(tensor.dtype).is_floating:
             kept.append(index)
     return kept
 
@@ -388,8 +389,8 @@ def check_dropped_mask_reported(spec):
     steps' outputs move. Keras 3's warning that a layer "will destroy the mask" does not
     make the drop right: the layers downstream still see no mask. Not applicable to a layer
     that takes its mask as an argument (``mask``, ``padding_mask=``, ``[x, attention_mask]``:
-    ``check_masked_values_ignored`` judges what it does with it); outputs that are
-    themselves masks (bool) are left out.
+    ``check_masked_values_ignored`` judges what it does with it). Only floating-point
+    outputs are judged: a bool output is itself a mask, an integer one holds ids or indices.
     """
     taken = _takes_mask_argument(spec)
     if taken is not None:

@@ -137,3 +137,19 @@ def test_finite_difference_numbers_are_the_same_run_to_run():
     spec = CheckSpec(broken.CustomGradientReLUDense, [(4, 6)], {"units": 5})
     first = run_check("check_gradients_match_finite_differences", spec).message
     assert first == run_check("check_gradients_match_finite_differences", spec).message
+
+
+class _OptionalArguments(broken._Dense):
+    """A call with two optional arguments (what it does with them does not matter here)."""
+
+    def call(self, inputs, mask=None, reverse=False):
+        return tf.matmul(inputs, self.kernel) + self.bias
+
+
+def test_other_call_modes_are_the_optional_arguments_set_or_left_out():
+    from conformance.checks._weights import other_call_modes
+
+    assert other_call_modes(CheckSpec(broken.UnusedBiasDense, [(4, 6)])) == []
+    assert other_call_modes(CheckSpec(_OptionalArguments, ["4,6"])) == ["reverse=..."]
+    given = CheckSpec(_OptionalArguments, ["4,6", "mask=4,6:bool"], call_kwargs={"reverse": False})
+    assert other_call_modes(given) == ["mask left out", "reverse other than False"]

@@ -624,43 +624,50 @@ class CallInputs:
         outputs (refused by Keras's Functional API) is called through
         :class:`~conformance.wrapping.TensorOutputs`, giving its tensor outputs; any other
         failure is the layer's own, raised as it came."""
-        from conformance.wrapping import TensorOutputs
-
         try:
             return self.call(layer, self.symbolic(batch_size, float_dtype))
         except Exception as refused:  # noqa: BLE001 - retried through the adapter below
             if not _refuses_none(refused):
                 raise
             try:
-                return self.call(TensorOutputs(layer), self.symbolic(batch_size, float_dtype))
+                return self._adapted(layer, self.symbolic(batch_size, float_dtype))
             except Exception:  # noqa: BLE001 - the adapter does not help
                 raise refused from None
+
+    def _adapted(self, layer, symbols):
+        """``layer`` called through :class:`~conformance.wrapping.TensorOutputs` on the
+        batched ``symbols``."""
+        from conformance.wrapping import TensorOutputs
+
+        batched = {key: symbols[key] for key in self.batched_keys}
+        return TensorOutputs(layer, self.texts(), self.call_kwargs)(batched)
 
     def wrap(self, layer, name=None):
         """A Functional model whose only job is to call ``layer`` on these inputs.
 
-        A layer whose outputs hold ``None`` (an optional output not computed), which the
-        Functional API refuses, or a Keras mask that does not fit its output (a padding
-        mask on attention scores), which ``fit`` cannot weigh a loss by, is called through
-        :class:`~conformance.wrapping.TensorOutputs`, which passes its outputs on without them;
-        so is a layer taking a tuple argument (``!tuple``), which a saved Functional model
-        would give back as a list."""
-        from conformance.wrapping import TensorOutputs, needs_adapter
+        The layer is called through :class:`~conformance.wrapping.TensorOutputs` when its
+        outputs hold ``None`` (an optional output not computed), which the Functional API
+        refuses, or a Keras mask that does not fit its output (a padding mask on attention
+        scores), which ``fit`` cannot weigh a loss by; and when an input has no batch axis
+        (the model's inputs are the batched ones) or is part of a tuple argument (``!tuple``,
+        which a saved Functional model would give back as a list)."""
+        from conformance.wrapping import needs_adapter
         from keras_compat import keras
 
-        tuples = sorted({spec.argument or "" for spec in self.inputs if spec.as_tuple})
+        adapt = any(spec.as_tuple or not spec.batched for spec in self.inputs)
         symbols = self.symbolic()
-        try:
-            outputs = self.call(layer, symbols)
-            adapt = needs_adapter(outputs) or bool(tuples)
-        except Exception as refused:  # noqa: BLE001 - retried through the adapter below
-            if not _refuses_none(refused):
-                raise
-            adapt = refused
+        if not adapt:
+            try:
+                outputs = self.call(layer, symbols)
+                adapt = needs_adapter(outputs)
+            except Exception as refused:  # noqa: BLE001 - retried through the adapter below
+                if not _refuses_none(refused):
+                    raise
+                adapt = refused
         if adapt is not False:
             symbols = self.symbolic()
             try:
-                outputs = self.call(TensorOutputs(layer, tuple_arguments=tuples), symbols)
+                outputs = self._adapted(layer, symbols)
             except Exception:  # noqa: BLE001 - the adapter does not help: the layer's own error
                 if isinstance(adapt, Exception):
                     raise adapt from None

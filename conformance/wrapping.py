@@ -51,9 +51,10 @@ def losses_and_targets(outputs, seed=0, spec=None, batch_size=None):
     ``outputs`` (one tensor, a list or tuple, a dict, or any nesting of them).
 
     Outputs that carry a loss (:func:`trained_outputs`) get ``"mse"`` and real-valued
-    targets shaped like them. The others get no loss (``None``), and a target only when
-    they carry the batch (``fit`` slices every target with the batch), so the targets
-    keep the structure Keras matches them to.
+    targets shaped like them. The others get no loss (``None``) and a target all the
+    same (``fit`` slices every target with the batch: one with no batch axis gets a
+    placeholder of the batch's length), so the targets keep the structure Keras matches
+    them to.
     """
     leaves = flatten(outputs)
     trained = trained_outputs(spec, outputs, batch_size)
@@ -76,7 +77,10 @@ def losses_and_targets(outputs, seed=0, spec=None, batch_size=None):
         target = rng.standard_normal(shape).astype("float32")
         if index in trained:
             return "mse", target
-        return None, (target if shape and shape[0] == batch else None)
+        if shape and shape[0] == batch or batch is None:
+            return None, target
+        # no loss on it, but fit slices every target with the batch (Keras 2 wants one)
+        return None, np.zeros((batch,), "float32")
 
     return place(outputs)
 
@@ -136,28 +140,31 @@ def _without_none(outputs):
 
 @register_serializable(package="keras_conformance")
 class TensorOutputs(keras.layers.Layer):
-    """Calls the target and passes its outputs on without ``None`` leaves (Keras's
-    Functional API takes tensors only) and without Keras masks that do not fit their
-    output: how a target returning ``(outputs, None)`` or masked attention scores is put
-    in a model to train. ``tuple_arguments`` names the call arguments the target takes as
-    tuples (``""``: the first positional one): a saved Functional model gives them back
-    as lists, so they are made tuples again here."""
+    """Calls the target as its :class:`~conformance.inputs.CallInputs` say, and passes its
+    outputs on without ``None`` leaves (Keras's Functional API takes tensors only) and
+    without Keras masks that do not fit their output: how a target returning ``(outputs,
+    None)`` or masked attention scores is put in a model to train.
 
-    def __init__(self, layer, tuple_arguments=(), **kwargs):
+    It takes one dict, ``{input key: tensor}`` of the inputs that carry the batch, and
+    puts every input in its place itself: the ``!unbatched`` ones (the same values in
+    every call, so its config holds their descriptions, not their values), tuple
+    arguments (a saved Functional model would give them back as lists), and the constant
+    call keywords. So it saves, loads and calls alike on Keras 2 and Keras 3."""
+
+    def __init__(self, layer, inputs, call_kwargs=None, **kwargs):
         super().__init__(**kwargs)
         self.layer = layer
-        self.tuple_arguments = list(tuple_arguments)
+        self.call_inputs = CallInputs(list(inputs), call_kwargs)
 
-    def call(self, *args, **kwargs):
-        args = [tuple(value) if index == 0 and "" in self.tuple_arguments
-                and isinstance(value, list) else value for index, value in enumerate(args)]
-        kwargs = {name: tuple(value) if name in self.tuple_arguments and isinstance(value, list)
-                  else value for name, value in kwargs.items()}
-        return _without_none(self.layer(*args, **kwargs))
+    def call(self, inputs):
+        values = {key: spec.draw(np.random.default_rng(0)) for key, spec in self.call_inputs
+                  if not spec.batched}
+        values.update(inputs)
+        return _without_none(self.call_inputs.call(self.layer, values))
 
     def get_config(self):
         return {**super().get_config(), "layer": keras.layers.serialize(self.layer),
-                "tuple_arguments": list(self.tuple_arguments)}
+                "inputs": self.call_inputs.texts(), "call_kwargs": dict(self.call_inputs.call_kwargs)}
 
     @classmethod
     def from_config(cls, config):
@@ -167,8 +174,12 @@ class TensorOutputs(keras.layers.Layer):
 
 
 def needs_adapter(outputs):
-    """Whether symbolic ``outputs`` of a target hold a Keras mask that does not fit its
-    output (so a model training on it needs :class:`TensorOutputs`)."""
+    """Whether symbolic ``outputs`` of a target hold ``None`` (Keras 2 builds such a model,
+    but cannot fit it) or a Keras mask that does not fit its output, so that a model
+    training on it needs :class:`TensorOutputs`."""
+    # Keras 2 stands a symbolic None for a None output: a tensor with neither shape nor dtype
+    if any(getattr(leaf, "dtype", None) is None for leaf in flatten(outputs, keep_none=True)):
+        return True
     return any(compat.keras_mask(leaf) is not None and not _fits(compat.keras_mask(leaf), leaf)
                for leaf in flatten(outputs))
 

@@ -239,6 +239,7 @@ class AddPositionTable(keras.layers.Layer):
         super().build(inputs_shape)
 
     def call(self, inputs, table, gate):
+        table, gate = tf.cast(table, inputs.dtype), tf.cast(gate, inputs.dtype)
         return self.dense(inputs + table[None] * tf.sigmoid(gate))
 
     def get_config(self):

@@ -60,7 +60,8 @@ class SetInConfig(_Dense):
 
     def call(self, inputs):
         keep = [0.0 if unit in self.masked_units else 1.0 for unit in range(self.units)]
-        return super().call(inputs) * tf.constant(keep)
+        outputs = super().call(inputs)
+        return outputs * tf.constant(keep, outputs.dtype)
 
     def get_config(self):
         return {**super().get_config(), "masked_units": self.masked_units}

@@ -14,8 +14,8 @@ _PACKAGE = "tricky_good"
 def _attend(query, value, mask=None):
     """Scaled dot-product attention; ``mask`` (batch, queries, keys) hides keys where False."""
     scores = tf.matmul(query, value, transpose_b=True) / tf.sqrt(tf.cast(tf.shape(query)[-1], query.dtype))
-    if mask is not None:
-        scores += (1.0 - tf.cast(mask, scores.dtype)) * -1e9
+    if mask is not None:  # a large negative float16 holds too (-1e9 would be -inf, and 0 * inf NaN)
+        scores = tf.where(tf.cast(mask, tf.bool), scores, tf.constant(-1e4, scores.dtype))
     weights = tf.nn.softmax(scores, axis=-1)
     return tf.matmul(weights, value), weights
 
@@ -26,22 +26,30 @@ class ExplicitMaskBlock(keras.layers.Layer):
     input like any other, applied in the attention; the block neither supports nor hands on
     an implicit Keras mask (it mixes time steps, so it may drop one)."""
 
-    def __init__(self, num_heads=2, key_dim=4, **kwargs):
+    def __init__(self, units=8, **kwargs):
         super().__init__(**kwargs)
-        self.num_heads = num_heads
-        self.key_dim = key_dim
-        self.attention = keras.layers.MultiHeadAttention(num_heads=num_heads, key_dim=key_dim)
+        self.units = units
+        self.query = keras.layers.Dense(units)
+        self.value = keras.layers.Dense(units)
         self.norm = keras.layers.LayerNormalization()
+
+    def build(self, input_shape):
+        x_shape = tuple(input_shape[0])
+        self.query.build(x_shape)
+        self.value.build(x_shape)
+        self.norm.build(x_shape[:-1] + (self.units,))
+        super().build(input_shape)
 
     def call(self, inputs):
         x, attention_mask = inputs
-        return self.norm(x + self.attention(x, x, attention_mask=attention_mask))
+        attended, _ = _attend(self.query(x), self.value(x), attention_mask)
+        return self.norm(x + attended)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
 
     def get_config(self):
-        return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim}
+        return {**super().get_config(), "units": self.units}
 
 
 @register_serializable(package=_PACKAGE)

@@ -175,28 +175,3 @@ def random_in_training(spec, layer, seed=11):
         first = forward(spec, layer, inputs, training=True)
     return any(mismatch(first, forward(spec, layer, inputs, training=True), 0.0)
                for _ in range(_TRAINING_DRAWS - 1))
-
-
-#: Training calls compared before a layer is judged deterministic in training, and the least
-#: batch they are made on: with one pair on a batch of 2, a drop-path layer at rate 0.5
-#: gives equal outputs about half the time; six calls on 8 samples almost never.
-_TRAINING_DRAWS = 6
-_TRAINING_BATCH = 8
-
-
-def random_in_training(spec, layer, seed=11):
-    """Whether ``layer``'s training-mode output is random (dropout, drop path, noise): the one
-    decider of every family. Several training calls on one input of at least
-    ``_TRAINING_BATCH`` samples; random if any two differ. One agreeing pair proves nothing."""
-    from conformance.tensors import mismatch
-
-    try:
-        inputs = spec.draw(batch_size=max(spec.batch_size, _TRAINING_BATCH), seed=seed)
-        first = forward(spec, layer, inputs, training=True)
-    except ContractViolation:
-        raise
-    except Exception:  # noqa: BLE001 - a layer tied to its example batch size: use that one
-        inputs = spec.draw(seed=seed)
-        first = forward(spec, layer, inputs, training=True)
-    return any(mismatch(first, forward(spec, layer, inputs, training=True), 0.0)
-               for _ in range(_TRAINING_DRAWS - 1))

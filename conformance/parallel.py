@@ -63,9 +63,14 @@ def threads_per_worker(jobs, cpus=None):
 
 # -- the worker side ---------------------------------------------------------------------
 
-def _serve(connection, threads, cwd):
-    """A worker's loop: check each target it is sent, send its report back; ``None`` ends it."""
+def _serve(connection, threads, cwd, temp=None):
+    """A worker's loop: check each target it is sent, send its report back; ``None`` ends it.
+    ``temp`` is the temp folder of its files (the run removes it, however the worker ends)."""
     os.setsid()  # a process group of its own, ended as one (the terminal's Ctrl-C is the parent's)
+    if temp is not None:
+        import tempfile
+
+        tempfile.tempdir = os.environ["TMPDIR"] = temp  # its fresh-process worker's too
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run is interrupted
     from conformance import isolation
 
@@ -122,9 +127,9 @@ def _serve_targets(connection, threads, cwd):
 # -- the checking process's side ---------------------------------------------------------
 
 class _Worker:
-    def __init__(self, context, threads, cwd):
+    def __init__(self, context, threads, cwd, temp=None):
         self.connection, child_end = context.Pipe(duplex=True)
-        self.process = context.Process(target=_serve, args=(child_end, threads, cwd),
+        self.process = context.Process(target=_serve, args=(child_end, threads, cwd, temp),
                                        name="keras-conformance-job")
         with _main_module_hidden():
             self.process.start()
@@ -267,19 +272,25 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     context = multiprocessing.get_context("spawn")
     threads = threads_per_worker(workers)
     cwd = os.getcwd()  # a check in this process may change it for a while
+    import shutil
+    import tempfile
+
+    # The workers' files (saved models, inputs, their fresh-process worker's folders) go
+    # here, removed below however they end: a killed worker cleans nothing up itself.
+    temp = tempfile.mkdtemp(prefix="keras-conformance-jobs-")
     pool, idle, busy = [], [], []
 
     def replace(worker):
         worker.kill()
         pool.remove(worker)
         if remote:
-            replacement = _Worker(context, threads, cwd)
+            replacement = _Worker(context, threads, cwd, temp)
             pool.append(replacement)
             idle.append(replacement)
 
     try:
         for _ in range(workers):
-            pool.append(_Worker(context, threads, cwd))
+            pool.append(_Worker(context, threads, cwd, temp))
         idle.extend(pool)
         while remote or local or busy:
             while idle and remote:
@@ -314,7 +325,10 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     except BaseException:
         _end_workers(pool)
         raise
-    _close_all(pool)
+    else:
+        _close_all(pool)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
     return reports
 
 

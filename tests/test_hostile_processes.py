@@ -254,12 +254,16 @@ def test_a_check_that_times_out_and_hangs_stops_its_target_and_ends_its_thread_l
         sys.modules[hangs.__module__].RELEASE.clear()
 
 
-def test_os_exit_and_a_segfault_in_an_isolated_run_are_one_error_row_each():
+def test_os_exit_and_a_segfault_in_an_isolated_run_are_one_error_row_each(tmp_path, monkeypatch):
     specs = [CheckSpec(load_target(f"{PROCESSES}:{name}"), [(3, 4)], import_path=f"{PROCESSES}:{name}",
                        label=name) for name in ("ExitsHardInCall", "SegfaultsInCall")]
     dense = CheckSpec(keras.layers.Dense, [(3, 4)], {"units": 2}, import_path="keras.layers:Dense")
     checks = ["check_build_runs_once", "check_output_shapes_agree"]
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the run puts its workers' files
     reports = run_specs(specs + [dense], 1, checks=checks, isolate=True)
+    assert os.listdir(tmp_path) == []  # the crashed workers' files went with the run
     exits, segfaults, dense_report = reports
     assert [r.status for r in exits.results] == ["error"]
     assert "exited with status 0" in exits.results[0].message

@@ -145,3 +145,27 @@ class WithoutCache(keras.layers.Layer):
 def test_a_none_output_is_left_out(check_id):
     result = run_check(check_id, CheckSpec(WithoutCache, inputs=["3,4"]))
     assert result.status == "passed", result.message
+
+
+class DictWeightedSum(keras.layers.Layer):
+    """Takes a dict argument; ``compute_output_shape(self, input_shapes)`` gets a dict of shapes."""
+
+    def call(self, inputs):
+        return tf.concat([inputs["tokens"], inputs["extra"][:, :1] * 0.0 + inputs["tokens"][:, :1]], axis=-1)
+
+    def compute_output_shape(self, input_shapes):
+        tokens = tuple(input_shapes["tokens"])
+        return tokens[:-1] + (tokens[-1] + 1,)
+
+
+class DictShapeLying(DictWeightedSum):
+    def compute_output_shape(self, input_shapes):
+        return tuple(input_shapes["tokens"])
+
+
+def test_a_dict_argument_gives_a_dict_of_shapes():
+    inputs = ["inputs.tokens=3,4", "inputs.extra=3,2"]
+    result = _agree(DictWeightedSum, inputs)
+    assert result.status == "passed", result.message
+    lying = _agree(DictShapeLying, inputs)
+    assert lying.status == "failed" and "declares (3, 4)" in lying.message, lying.message

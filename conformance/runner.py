@@ -190,7 +190,7 @@ def probe(spec, budgets=()):
     found = {}
 
     def build_and_call():
-        instance = spec.new()
+        instance = found["instance"] = spec.new()
         found["outputs"] = spec.call(instance, spec.draw(seed=0), training=False)
 
     timeout, capped_by = _check_timeout(spec, budgets)
@@ -206,8 +206,11 @@ def probe(spec, budgets=()):
         what = describe_escape(exc) if is_escape(exc) else describe_exception(exc)
         if is_escape(exc):
             what = f"the target {what}"
+        from conformance.checks.outputs import integer_ids_hint
+
+        hint = None if is_escape(exc) else integer_ids_hint(spec, found.get("instance"))
         return (f"{spec.label}({spec.kwargs}) could not be built and called on inputs "
-                f"{spec.example_shape_text()}: {what}"), None
+                f"{spec.example_shape_text()}: {what}" + (f" ({hint})" if hint else "")), None
     outputs = found["outputs"]
     problem = undefined_outputs(outputs)
     if problem:

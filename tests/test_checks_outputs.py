@@ -75,3 +75,16 @@ def test_float_inputs_to_an_embedding_get_the_integer_ids_hint():
     result = run_check("check_outputs_finite", spec)
     assert result.status == "failed"
     assert "declare integer ids (--input 3,5:int32@0..20)" in result.message
+
+
+def test_a_target_unusable_on_float_ids_is_told_to_declare_integer_ids():
+    class FloatIdsLookup(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.embedding = keras.layers.Embedding(20, 4)
+
+        def call(self, inputs):
+            raise ValueError("indices[0] = -1 is not in [0, 20)")
+
+    report = run_spec(CheckSpec(FloatIdsLookup, inputs=["3,5"]))
+    assert report.error and "declare integer ids (--input 3,5:int32@0..20)" in report.error

@@ -27,10 +27,12 @@ def _modes(spec):
     return (False,) if spec.has_trait("inference_only") else (False, True)
 
 
-def _embedding_hint(spec, layer):
+def integer_ids_hint(spec, layer):
     """What to declare when float inputs reach an embedding lookup (its ids then fall
-    outside the table), or None when the target has no embedding-like sublayer or no
-    float input."""
+    outside the table), or None when the target (``layer``, None if not made) has no
+    embedding-like sublayer or no float input."""
+    if layer is None:
+        return None
     lookups = [sub for sub in [layer] + compat.sublayers(layer)
                if isinstance(sub, keras.layers.Embedding) or "embedding" in type(sub).__name__.lower()]
     floats = [key for key, tensor_spec in spec.inputs if tensor_spec.is_float]
@@ -48,7 +50,7 @@ def _call(spec, layer, values, training, label):
     try:
         return spec.call(layer, values, training=training)
     except Exception as exc:  # noqa: BLE001 - re-raised unless float ids explain it
-        hint = _embedding_hint(spec, layer)
+        hint = integer_ids_hint(spec, layer)
         if hint is None:
             raise
         raise ContractViolation(f"a call on {label} ({spec.example_shape_text()}) in "
@@ -78,7 +80,8 @@ def check_outputs_finite(spec):
     """Finite inputs drawn from the declared domain give finite outputs, in inference and in training, at ordinary, small and large magnitudes."""
     if spec.has_trait("non_finite_outputs"):
         raise NotApplicable("declared non_finite_outputs")
-    layer = spec.built()
+    layer = spec.new()
+    _call(spec, layer, spec.draw(seed=0), False, "the example inputs")  # builds it
     for label, values in _draws(spec):
         for training in _modes(spec):
             outputs = _call(spec, layer, values, training, label)
@@ -88,7 +91,7 @@ def check_outputs_finite(spec):
             bad = non_finite(as_arrays(outputs))
             expect(not bad, "finite outputs from finite inputs in the declared domain",
                    f"{bad} for {label} ({spec.example_shape_text()}) in {_mode(training)}",
-                   hint=_embedding_hint(spec, layer) or _DOMAIN_HINT)
+                   hint=integer_ids_hint(spec, layer) or _DOMAIN_HINT)
 
 
 def _describe_edges(spec):
@@ -113,7 +116,7 @@ def check_input_domain_accepted(spec):
         outputs = run_step(f"a call on inputs at the edges of their domain ({edges}) to work",
                            lambda: spec.call(layer, values, training=False))
     except ContractViolation as violation:
-        violation.hint = violation.hint or _embedding_hint(spec, layer)
+        violation.hint = violation.hint or integer_ids_hint(spec, layer)
         raise
     problem = undefined_outputs(outputs)
     if problem:
@@ -122,5 +125,5 @@ def check_input_domain_accepted(spec):
         return
     bad = non_finite(as_arrays(outputs))
     expect(not bad, f"finite outputs at the edges of the input domain ({edges})", bad,
-           hint=_embedding_hint(spec, layer)
+           hint=integer_ids_hint(spec, layer)
            or "ids run from LOW to HIGH - 1: an embedding needs HIGH rows; " + _DOMAIN_HINT)

@@ -57,12 +57,25 @@ def _build_parser():
 
     check = sub.add_parser("check", help="run the checks on a target (or the pyproject targets)")
     check.add_argument("target", nargs="?", help="package.module:ClassName or path/to/file.py:ClassName")
-    check.add_argument("--kwargs", default=None, help="constructor kwargs as a JSON object")
+    check.add_argument("--kwargs", default=None, help="constructor kwargs as a JSON object "
+                       "(Keras objects in Keras's serialized form, {\"class_name\": ..., \"config\": ...})")
+    check.add_argument("--kwargs-factory", default=None, metavar="MODULE:FUNCTION",
+                       help="a function returning more constructor kwargs, called for each instance")
+    check.add_argument("--loss-output", action="append", default=None, metavar="OUTPUT",
+                       help="an output the training-based checks put a loss on (a path such as "
+                            "0, logits or 1.cache; default: every float output with a batch axis)")
+    check.add_argument("--unbatched-output", action="append", default=None, metavar="OUTPUT",
+                       help="an output with no batch axis that the checker cannot tell apart")
+    check.add_argument("--float32-output", action="append", default=None, metavar="OUTPUT",
+                       help="an output kept in float32 under mixed precision by design (a float32 "
+                            "residual stream, box coordinates); --trait float32_outputs: all of them")
     check.add_argument("--input", action=_OrderedInput, dest="inputs", default=None,
-                       metavar="[NAME=]SHAPE[:DTYPE][@LOW..HIGH]",
+                       metavar="[NAME=]SHAPE[:DTYPE][@LOW..HIGH][!MARK]",
                        help="one input, batch first: 3,7 (positional; several make a list), "
                             "query=2,5,8 (a keyword argument), inputs.ids=2,5:int32@0..50 (a key "
-                            "of a dict argument), 2,5:bool (a padding mask); repeat for each input")
+                            "of a dict argument), 2,5:bool (a padding mask); repeat for each input. "
+                            "Marks: !mask (0/1 mask in the dtype given), !mask_of=NAME, !unbatched, "
+                            "!broadcast, !onehot, !tuple")
     check.add_argument("--input-shape", action=_OrderedInput, dest="inputs", metavar="SHAPE",
                        help="shorthand for a positional float32 --input, e.g. 3,7")
     check.add_argument("--call-kwargs", default=None, metavar="JSON",

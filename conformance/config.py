@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 #: The keys a ``[[tool.keras-conformance.targets]]`` entry may hold.
 TARGET_KEYS = ("target", "kwargs", "inputs", "input_shapes", "call_kwargs", "reference",
                "reference_kwargs", "expect_fail", "traits", "tier", "strict", "timeout",
-               "target_timeout")
+               "target_timeout") + ("kwargs_factory", "loss_outputs", "unbatched_outputs",
+                                     "float32_outputs")
 #: The keys the ``[tool.keras-conformance]`` table itself may hold.
 TABLE_KEYS = ("targets", "tier", "format", "output", "strict", "timeout", "target_timeout",
               "run_timeout", "jobs")
@@ -153,7 +154,11 @@ class PendingTarget:
         from conformance.spec import CheckSpec
 
         if self.loaded is None:
-            self.loaded = CheckSpec(cls=import_target(self.target), **self.fields)
+            cls = import_target(self.target)
+            try:
+                self.loaded = CheckSpec(cls=cls, **self.fields)
+            except (TypeError, ValueError) as exc:  # a kwarg that cannot be deserialized...
+                raise UsageError(f"{self.target}: {exc}") from None
         return self.loaded
 
 
@@ -247,6 +252,8 @@ def pending_from_entry(entry, defaults, base_dir=None):
         timeout=timeout,
         label=target,
         import_path=target,
+        **{key: entry[key] for key in ("kwargs_factory", "loss_outputs", "unbatched_outputs",
+                                       "float32_outputs") if entry.get(key)},
     )
     return PendingTarget(target=target, fields=fields, target_timeout=target_timeout)
 
@@ -345,6 +352,9 @@ def run_options(args):
         ),
         "expect_fail": expected_failures(args.expect_fail),
         "traits": args.trait or [],
+        "kwargs_factory": args.kwargs_factory, "loss_outputs": args.loss_output,
+        "unbatched_outputs": args.unbatched_output,
+        "float32_outputs": getattr(args, "float32_output", None),
     }
     if args.reference_kwargs and not args.reference:
         raise UsageError("--reference-kwargs needs --reference")

@@ -54,15 +54,17 @@ def run_in_replicas(spec, replicas):
     :data:`_RUN_IN_REPLICAS`): a :class:`NotApplicable` or a :class:`ContractViolation`
     naming the replicas, which the process sends back as they are (an exception of the
     target's own, which may not survive the trip, is sent as the violation it stands for)."""
-    return {check.id: _raised(check.func.in_replicas, spec, replicas)
-            for check in all_checks(family="distribution")}
+    return {check.id: _raised(check, spec, replicas) for check in all_checks(family="distribution")}
 
 
 def _raised(check, spec, replicas):
+    declared = spec.declared_skip(check.id)
+    if declared:  # the runner skips it by the same rule: no need to run it here
+        return NotApplicable(declared)
     try:
         with isolated():
             compat.reset_session()
-            check(spec, replicas)
+            check.func.in_replicas(spec, replicas)
     except NotApplicable as exc:
         return exc
     except ContractViolation as violation:

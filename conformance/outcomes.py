@@ -71,11 +71,20 @@ def _type_name(exc):
 
 def describe_exception(exc):
     """``TypeError: message`` on one line, shortened, without terminal colour codes. Never
-    raises, whatever the exception's ``__str__`` does."""
-    text = " ".join(_ANSI.sub("", exception_text(exc)).split())
+    raises, whatever the exception's ``__str__`` does. A message Keras framed over several
+    lines ("Exception encountered when calling...", a fenced block, the arguments received)
+    is quoted by the line that says what went wrong."""
+    from conformance.errors import informative_line
+
+    raw = _ANSI.sub("", exception_text(exc))
+    name = _type_name(exc)
+    if "\n" in raw.strip():
+        line = informative_line(raw, name)
+        if line:
+            return line
+    text = " ".join(raw.split())
     if len(text) > 300:
         text = text[:297] + "..."
-    name = _type_name(exc)
     return f"{name}: {text}" if text else name
 
 

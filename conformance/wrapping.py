@@ -94,8 +94,10 @@ def trained_outputs(spec, outputs, batch_size=None):
     """Positions (in :func:`~conformance.tensors.flatten`'s list) of the outputs the
     training-based checks put a loss on: those ``spec.loss_outputs`` names; else every
     floating-point output with a batch axis (its leading size is ``batch_size`` when given),
-    but those the spec declares unbatched."""
+    but those the spec declares unbatched. Without a spec, every output."""
     leaves = flatten(outputs)
+    if spec is None:  # no declarations to follow: every output, as a plain fit would
+        return list(range(len(leaves)))
     names = getattr(spec, "loss_outputs", None)
     if names:
         return select_outputs(outputs, names)

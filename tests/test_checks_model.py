@@ -47,7 +47,8 @@ def test_targets_follow_a_nested_output_structure():
 
 def test_only_the_named_batched_float_outputs_carry_a_loss():
     outputs = (np.zeros((3, 2), "float32"), np.zeros((6, 4), "float32"), np.zeros((3, 2), "int32"))
-    losses, targets = losses_and_targets(outputs, batch_size=3)
+    plain = CheckSpec(keras.layers.Dense, [(3, 7)], {"units": 4})
+    losses, targets = losses_and_targets(outputs, spec=plain, batch_size=3)
     assert losses == ("mse", None, None)
     # fit slices every target with the batch: one without a batch axis gets a placeholder
     assert targets[1].shape == (3,) and targets[2].shape == (3, 2)

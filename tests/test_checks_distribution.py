@@ -13,7 +13,7 @@ import threading
 import pytest
 
 import keras_compat as compat
-from conformance.catalogue import all_checks
+from conformance.catalogue import all_checks, get_check
 from conformance.checks import distribution
 from conformance.distributed import launcher
 from conformance.distributed.devices import DEVICES_VARIABLE, NoReplicas, configure_replicas
@@ -63,6 +63,9 @@ def test_failures_name_the_replicas_and_the_difference(check_id, cls, kwargs, in
     devices = distribution.devices(spec)
     result = run_check(check_id, spec)
     assert f"with {len(devices)} replicas ({', '.join(devices)})" in result.message, result.message
+    # The violation came back from the replicas' process whole: fields, not a parsed message.
+    assert result.expected.endswith(f"with {len(devices)} replicas ({', '.join(devices)})"), result.expected
+    assert result.seen and result.contract == get_check(check_id).contract
 
 
 SYNCED_BATCH_NORMALIZATION, SYNCED_KWARGS = compat.synchronized_batch_normalization()

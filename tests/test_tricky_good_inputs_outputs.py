@@ -49,3 +49,12 @@ def test_the_inference_only_layer_skips_its_training_checks_with_the_reason():
     for check in all_checks("fast", family="gradients"):
         result = run_check(check.id, spec)
         assert result.status == "skipped" and "declared inference_only" in result.message
+
+
+def test_an_unbatched_output_as_long_as_the_batch_must_be_declared():
+    case = dict(tricky.CASES["AnchoredBoxesAsManyAsTheBatch"])
+    case.pop("unbatched_outputs")
+    undeclared = CheckSpec(case.pop("cls"), **case)
+    result = run_check("check_batch_sizes", undeclared)
+    assert result.status == "failed" and "unbatched_outputs" in result.message
+    assert run_check("check_batch_sizes", _spec("AnchoredBoxesAsManyAsTheBatch")).status == "passed"

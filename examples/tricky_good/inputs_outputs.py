@@ -351,6 +351,10 @@ class CacheUpdate(keras.layers.Layer):
 
 CASES = {
     "AnchoredBoxes": {"cls": AnchoredBoxes, "inputs": ["3,5"]},
+    # 3 anchors and a batch of 3: the anchor table could be a batch frozen into the layer,
+    # so it is declared
+    "AnchoredBoxesAsManyAsTheBatch": {"cls": AnchoredBoxes, "inputs": ["3,5"], "kwargs": {"anchors": 3},
+                                      "unbatched_outputs": ["1"]},
     "RelativePositionBias": {"cls": RelativePositionBias, "inputs": ["3,5,5"]},
     "InBatchLogits": {"cls": InBatchLogits, "inputs": ["3,5"], "traits": {"batch_dependent"}},
     "OptionalCache": {"cls": OptionalCache, "inputs": ["3,5"]},

@@ -1,6 +1,9 @@
 """Construction: what a layer owns before and after it is built."""
 
+import copy
 import functools
+
+import numpy as np
 
 import keras_compat as compat
 from conformance.catalogue import contract
@@ -170,3 +173,67 @@ def check_sublayers_built(spec):
     expect(not unbuilt, "every sublayer with weights (or a build() that makes them) built after the first call",
            lambda: f"unbuilt sublayers: {unbuilt}",
            hint="a sublayer that is never called is dead weight, or call() skips it")
+
+
+_MUTABLE = (list, dict, set, bytearray, np.ndarray)
+
+
+def _snapshot(value):
+    """A copy of the plain data in ``value`` (containers, arrays, scalars), or None for an
+    object that is not plain data (a layer, an initializer): its own state is its own."""
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return type(value)(value)
+    if isinstance(value, (list, tuple)):
+        return (type(value), [_snapshot(item) for item in value])
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, (bytearray, bytes, str, int, float, complex, bool, np.generic)) or value is None:
+        return copy.copy(value)
+    return None
+
+
+def _same_data(before, value):
+    """Whether ``value`` still holds the plain data ``before`` snapshotted (NaN equals NaN)."""
+    if before is None:
+        return True  # not plain data: not compared
+    if isinstance(before, dict):
+        return (isinstance(value, dict) and before.keys() == value.keys()
+                and all(_same_data(item, value[key]) for key, item in before.items()))
+    if isinstance(before, tuple) and len(before) == 2 and isinstance(before[0], type):
+        kind, items = before
+        return (isinstance(value, kind) and len(value) == len(items)
+                and all(_same_data(item, now) for item, now in zip(items, value)))
+    if isinstance(before, np.ndarray):
+        return (isinstance(value, np.ndarray) and value.shape == before.shape
+                and np.array_equal(value, before, equal_nan=np.issubdtype(before.dtype, np.inexact)))
+    if isinstance(before, float) and isinstance(value, float) and before != before:
+        return value != value
+    try:
+        return bool(before == value) and type(before) is type(value)
+    except Exception:  # noqa: BLE001 - incomparable: changed
+        return False
+
+
+def _holds_mutable_data(value):
+    if isinstance(value, _MUTABLE):
+        return True
+    return isinstance(value, tuple) and any(_holds_mutable_data(item) for item in value)
+
+
+@contract("construction")
+def check_constructor_leaves_arguments_unchanged(spec):
+    """The constructor does not modify the arguments it is given (lists, dicts, arrays stay as the caller made them)."""
+    kwargs = spec.constructor_kwargs()
+    mutable = sorted(name for name, value in kwargs.items() if _holds_mutable_data(value))
+    if not mutable:
+        raise NotApplicable("no constructor argument is a list, dict, set or array it could modify")
+    before = {name: _snapshot(kwargs[name]) for name in mutable}
+    originals = {name: repr(kwargs[name]) for name in mutable}
+    spec.cls(**kwargs)
+    changed = [name for name in mutable if not _same_data(before[name], kwargs[name])]
+    expect(not changed, f"the arguments as given: {', '.join(f'{n}={originals[n]}' for n in mutable)}",
+           lambda: "after __init__: " + ", ".join(f"{name}={kwargs[name]!r}" for name in changed),
+           hint="copy an argument before changing it (list(thresholds), dict(config)): the caller "
+                "reuses it, and a second layer made from the same config gets the changed value")

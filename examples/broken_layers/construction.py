@@ -119,6 +119,24 @@ class UnusedSublayer(keras.layers.Layer):
         return self.dense(inputs)
 
 
+class ExtendsItsThresholds(keras.layers.Layer):
+    """Breaks check_constructor_leaves_arguments_unchanged: ``__init__`` adds sentinels to
+    the caller's ``thresholds`` list in place, so a second layer made from the same list
+    (or the same config) gets ``[-inf, -inf, 0.5, inf, inf]``."""
+
+    def __init__(self, thresholds=(0.5,), **kwargs):
+        super().__init__(**kwargs)
+        thresholds.insert(0, float("-inf"))
+        thresholds.append(float("inf"))
+        self.thresholds = list(thresholds)
+
+    def call(self, inputs):
+        return tf.cast(inputs > self.thresholds[1], inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.thresholds[1:-1]}
+
+
 BROKEN = {
     "check_no_weights_after_init": [(InitWeightsMadeAgainInBuild, {"units": 4}, _VECTOR)],
     "check_accepts_base_kwargs": [(NoKwargs, {"units": 4}, _VECTOR), (SwallowsKwargs, {"units": 4}, _VECTOR)],
@@ -126,4 +144,5 @@ BROKEN = {
     "check_no_new_state_after_first_call": [(LazyStepCounter, {"units": 4}, _VECTOR)],
     "check_variables_tracked": [(VariablesInHelperObject, {"units": 4}, _VECTOR)],
     "check_sublayers_built": [(UnusedSublayer, {"units": 4}, _VECTOR)],
+    "check_constructor_leaves_arguments_unchanged": [(ExtendsItsThresholds, {"thresholds": [0.5]}, _VECTOR)],
 }

@@ -302,6 +302,8 @@ def _deserialized(value, where):
         return {key: _deserialized(item, f"{where}[{key!r}]") for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_deserialized(item, f"{where}[{i}]") for i, item in enumerate(value))
+    if isinstance(value, (set, bytearray, np.ndarray)):
+        return value.copy()  # each instance gets its own, so one that edits it in place harms no other
     return value
 
 

@@ -241,6 +241,19 @@ KERAS = [
     _keras("TimeDistributed", {"layer": _serialized("Dense", units=4)}, ["2,5,3"],
            "TimeDistributed(Dense(8))(inputs)  # inputs (None, 10, 16)"),
     _keras("SpatialDropout1D", {"rate": 0.3}, ["2,5,3"], "SpatialDropout1D(0.3)(x)"),
+    _keras("GaussianDropout", {"rate": 0.3}, ["3,7"], "GaussianDropout(rate=0.3)(x, training=True)"),
+    _keras("Resizing", {"height": 4, "width": 4}, ["2,8,8,3:int32@0..256"],
+           "resizer = keras.layers.Resizing(128, 128); resizer(image)  # a uint8 CIFAR-10 image",
+           expected_failures={check: _FINDINGS + "keras-resizing"
+                              for check in ("check_graph_matches_eager", "check_xla_matches_eager")}),
+    _keras("CenterCrop", {"height": 4, "width": 4}, ["2,8,8,3"], "CenterCrop(height, width)(images)"),
+    _keras("RandomFlip", {"mode": "horizontal", "seed": 7}, ["2,8,8,3@0..255"],
+           "RandomFlip(...)(images)  # images: np.random.randint(0, 255, (4, 224, 224, 3))"),
+    _keras("Rescaling", {"scale": 1 / 255}, ["2,8,8,3@0..255"], "Rescaling(scale=1./255)(images)"),
+    _keras("Normalization", {"mean": 2.0, "variance": 4.0}, ["3,7"],
+           "Normalization(mean=..., variance=...)(input_data)  # statistics given instead of adapt()"),
+    _keras("AdaptiveAveragePooling2D", {"output_size": 4}, ["2,8,8,3"],
+           "AdaptiveAveragePooling2D(output_size=32)(np.random.rand(1, 64, 64, 3))"),
 ]
 
 

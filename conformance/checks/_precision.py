@@ -6,8 +6,11 @@ probe moves floating-point inputs and trainable weights (all together, or each o
 one float32 path beside float64 ones is found only on its own) by a relative step too small
 for a coarser precision and checks that the loss moves, in proportion to the step (the
 change over twice the step is twice the change): a computation at that precision does; a
-coarser one does not move at all, or jumps by its rounding steps. No gradient is used, so
-a wrong gradient cannot pass for a precision limit.
+coarser one does not move at all, or jumps by its rounding steps. A source that feeds a
+float64 path and a float32 one (a residual around an FFT) follows the fine step through the
+float64 path alone: its slope over the fine step then disagrees with its slope over a step
+the float32 path can follow. No gradient is used, so a wrong gradient cannot pass for a
+precision limit.
 """
 
 import numpy as np
@@ -22,6 +25,11 @@ from conformance.tensors import flatten
 _PROBES = (("float64", 2.0 ** -32), ("float32", 2.0 ** -12))
 #: How far the change over twice the step may stray from twice the change over the step.
 _AGREEMENT = 0.1
+#: The slope over the finest step and over the coarser one agree this closely (relative), beyond
+#: this many roundings of the loss at the coarser precision, when every path of a source
+#: computes at the finest precision: only curvature, of order step**2, tells them apart.
+_SLOPE_AGREEMENT = 1e-3
+_MIXED_ROUNDING = 8
 #: A step large enough to move the loss of any layer that depends on its sources at all.
 _SENSITIVITY_STEP = 2.0 ** -6
 #: A loss that moves by less than this, relative to the sum of its absolute terms, over
@@ -40,8 +48,16 @@ def built_in_float64(spec, seed=1):
     return layer, inputs
 
 
-def loss_of(spec, layer, inputs):
-    return projection_loss(spec.call(layer, inputs, training=False), seed=2)
+def _kept_outputs(outputs, excluded):
+    """The flat outputs, those at the positions ``excluded`` (outputs kept in float32 by
+    design) replaced by zeros, so the others keep their projection weights."""
+    flat = flatten(outputs)
+    return [tf.zeros_like(out) if position in excluded else out for position, out in enumerate(flat)]
+
+
+def loss_of(spec, layer, inputs, excluded_outputs=()):
+    outputs = spec.call(layer, inputs, training=False)
+    return projection_loss(_kept_outputs(outputs, excluded_outputs) if excluded_outputs else outputs, seed=2)
 
 
 #: Unit roundoff of each precision: the relative rounding error of one operation.
@@ -52,11 +68,11 @@ def unit_roundoff(precision):
     return _UNIT_ROUNDOFF[precision]
 
 
-def loss_magnitude(spec, layer, inputs):
+def loss_magnitude(spec, layer, inputs, excluded_outputs=()):
     """The sum of the absolute terms :func:`loss_of` adds up (the same outputs and the same
     projection weights): the scale its rounding error is relative to, however much the
     terms cancel."""
-    outputs = spec.call(layer, inputs, training=False)
+    outputs = _kept_outputs(spec.call(layer, inputs, training=False), excluded_outputs)
     rng = np.random.default_rng(2)  # as projection_loss(seed=2) draws them, output by output
     total = 0.0
     for out in flatten(outputs):
@@ -85,20 +101,23 @@ def _directions(points):
     return directions
 
 
-def source_precisions(spec, layer, inputs, weights=None, keys=None):
+def source_precisions(spec, layer, inputs, weights=None, keys=None, excluded_outputs=()):
     """``{("weight", id(weight)) or ("input", key): precision}``: the precision of each
     source's own path to the loss, each probed alone (defaults: every float trainable
-    weight and every float input)."""
+    weight and every float input); ``excluded_outputs``: positions of outputs the loss
+    leaves out (declared float32 by design)."""
     all_weights, all_keys = _float_sources(spec, layer, inputs)
     weights = all_weights if weights is None else [w for w in weights if any(w is a for a in all_weights)]
     keys = all_keys if keys is None else list(keys)
-    magnitude = loss_magnitude(spec, layer, inputs)
-    found = {("weight", id(w)): effective_precision(spec, layer, inputs, [w], [], magnitude) for w in weights}
-    found.update({("input", k): effective_precision(spec, layer, inputs, [], [k], magnitude) for k in keys})
+    magnitude = loss_magnitude(spec, layer, inputs, excluded_outputs)
+    found = {("weight", id(w)): effective_precision(spec, layer, inputs, [w], [], magnitude, excluded_outputs)
+             for w in weights}
+    found.update({("input", k): effective_precision(spec, layer, inputs, [], [k], magnitude, excluded_outputs)
+                  for k in keys})
     return found
 
 
-def effective_precision(spec, layer, inputs, weights=None, keys=None, magnitude=None):
+def effective_precision(spec, layer, inputs, weights=None, keys=None, magnitude=None, excluded_outputs=()):
     """``"float64"``, ``"float32"`` or ``"float16"``: the finest precision whose probe the
     layer's loss follows when ``weights`` and the inputs ``keys`` move (default: every float
     trainable weight and every float input). Nothing to move (no float source, or a loss
@@ -119,10 +138,17 @@ def effective_precision(spec, layer, inputs, weights=None, keys=None, magnitude=
         moved = dict(inputs)
         for key, point, direction in zip(keys, points[len(weights):], directions[len(weights):]):
             moved[key] = tf.constant(point + step * direction, dtype=inputs[key].dtype)
-        return float(loss_of(spec, layer, moved))
+        return float(loss_of(spec, layer, moved, excluded_outputs))
+
+    losses = {}
+
+    def loss_at(step):
+        if step not in losses:
+            losses[step] = loss_moved(step)
+        return losses[step]
 
     def central(step):
-        return loss_moved(step) - loss_moved(-step)
+        return loss_at(step) - loss_at(-step)
 
     def follows(step):
         once, twice = central(step), central(2 * step)
@@ -130,10 +156,23 @@ def effective_precision(spec, layer, inputs, weights=None, keys=None, magnitude=
 
     try:
         (finest, finest_step), (coarser, coarser_step) = _PROBES
-        if follows(finest_step):
-            return finest
         if magnitude is None:
-            magnitude = loss_magnitude(spec, layer, inputs)
+            magnitude = loss_magnitude(spec, layer, inputs, excluded_outputs)
+        if follows(finest_step):
+            # A source can feed a float64 path and a float32 one (FNet: x + FFT(x) in
+            # complex64): the fine step follows the float64 path alone, the float32 one
+            # rounds it away, so the slope over the fine step misses part of the slope.
+            # A kink (a ReLU near 0) within the coarser step also moves its slope: by about
+            # half the difference of its one-sided slopes, which a smooth path keeps equal.
+            fine_slope = central(finest_step) / finest_step
+            coarse_slope = central(coarser_step) / coarser_step
+            ahead = (loss_at(coarser_step) - loss_at(0.0)) / coarser_step
+            behind = (loss_at(0.0) - loss_at(-coarser_step)) / coarser_step
+            rounding = _MIXED_ROUNDING * unit_roundoff(coarser) * magnitude / coarser_step
+            if abs(fine_slope - coarse_slope) <= (_SLOPE_AGREEMENT * abs(coarse_slope) + rounding
+                                                  + abs(ahead - behind)):
+                return finest
+            return coarser if follows(coarser_step) else "float16"
         if abs(central(_SENSITIVITY_STEP)) <= _INDEPENDENT * magnitude:
             # The loss does not depend on these sources beyond rounding (a key bias, which
             # softmax attention cancels): nothing shows a coarser precision.

@@ -25,6 +25,7 @@ def _paths(variables, indices):
 
 
 _NO_GRADIENT = "no gradient (disconnected)"
+_ZERO_GRADIENT = "an all-zero gradient"
 
 
 def _gradient_problems(spec, layer, inputs, weights, training):
@@ -40,21 +41,22 @@ def _gradient_problems(spec, layer, inputs, weights, training):
         if not np.all(np.isfinite(grad)):
             problems[index] = "a non-finite gradient"
         elif not np.any(grad):
-            problems[index] = "an all-zero gradient"
+            problems[index] = _ZERO_GRADIENT
     return problems
 
 
-def _disconnected(spec, layer, inputs, weights, training):
-    """Indices of the weights no gradient reaches in this call mode (None from the tape)."""
+def _without_gradient(spec, layer, inputs, weights, training):
+    """``(unreached, zero)``: indices of the weights no gradient reaches in this call mode
+    (None from the tape), and of those whose gradient is all zero."""
     problems = _gradient_problems(spec, layer, inputs, weights, training)
-    return {i for i, why in problems.items() if why == _NO_GRADIENT}
+    return ({i for i, why in problems.items() if why == _NO_GRADIENT},
+            {i for i, why in problems.items() if why == _ZERO_GRADIENT})
 
 
 def _unused_in_this_call(spec, layer, inputs, weights, indices):
-    """``(unused, depended)``: of the weights at ``indices`` (no gradient reaches them),
-    those the output does not depend on (moving them changes no output, in inference or in
-    training), and those it does depend on: a gradient that cannot reach a weight the output
-    follows is cut (tf.stop_gradient, a NumPy round trip)."""
+    """``(unused, depended)``: of the weights at ``indices`` (no gradient, or an all-zero
+    one), those the output does not depend on (moving them well away changes no output, in
+    inference or in training), and those it does depend on."""
     unused, depended = set(), set()
     for index in sorted(indices):
         moves = any(
@@ -74,11 +76,18 @@ def _mode_text(spec):
     return f"call(inputs: {spec.inputs.describe()})"
 
 
-def _judge_unreached(spec, layer, inputs, weights, indices):
-    """Failures ``{index: why}`` among weights no gradient reaches, and the set of those
-    that this call mode does not use while another mode might (not a failure)."""
-    unused, depended = _unused_in_this_call(spec, layer, inputs, weights, indices)
-    failures = {i: "the output depends on it (moving it changes the output) but no gradient "
+def _judge_unreached(spec, layer, inputs, weights, indices, zero_gradient=frozenset()):
+    """Failures ``{index: why}`` among weights no gradient reaches (``indices``) or whose
+    gradient is all zero (``zero_gradient``), and the set of those that this call mode does
+    not use while another mode might (not a failure). A weight selected by the values of an
+    input (an embedding row for a label this call never has) is connected to the output but
+    unused: moving it changes nothing, as for a disconnected one."""
+    unused, depended = _unused_in_this_call(spec, layer, inputs, weights,
+                                            set(indices) | set(zero_gradient))
+    # The output follows a weight no gradient reaches: the gradient is cut (tf.stop_gradient,
+    # a NumPy round trip); one whose gradient is zero: the gradient is wrong or dead.
+    failures = {i: _ZERO_GRADIENT if i in zero_gradient else
+                   "the output depends on it (moving it changes the output) but no gradient "
                    "reaches it" for i in depended}
     modes = other_call_modes(spec)
     if unused and (not modes or len(unused) + len(depended) == len(weights)):
@@ -127,9 +136,10 @@ def check_gradients_nonzero(spec):
         if not problems:
             break
     unreached = {i for i, why in problems.items() if why == _NO_GRADIENT}
-    failures = {i: why for i, why in problems.items() if why != _NO_GRADIENT}
-    if unreached:
-        more, _ = _judge_unreached(spec, layer, inputs, weights, unreached)
+    zero = {i for i, why in problems.items() if why == _ZERO_GRADIENT}
+    failures = {i: why for i, why in problems.items() if why not in (_NO_GRADIENT, _ZERO_GRADIENT)}
+    if unreached or zero:
+        more, _ = _judge_unreached(spec, layer, inputs, weights, unreached, zero)
         failures.update(more)
     expect(not failures,
            f"a finite, non-zero gradient for each of the {len(weights)} trainable weights "
@@ -367,8 +377,8 @@ def check_fit_updates_trainable_weights(spec):
     if unchanged:
         layer, weights = _fresh_layer(spec, _ATTEMPTS - 1)
         inputs = spec.inputs.as_tensors(spec.draw(seed=1))
-        unreached = unchanged & _disconnected(spec, layer, inputs, weights, training=True)
-        _, unused = _judge_unreached(spec, layer, inputs, weights, unreached)
+        unreached, zero = _without_gradient(spec, layer, inputs, weights, training=True)
+        _, unused = _judge_unreached(spec, layer, inputs, weights, unchanged & unreached, unchanged & zero)
         unchanged -= unused
     expect(not unchanged, f"each of the {len(weights)} trainable weights this call uses to change",
            lambda: f"unchanged after one fit step, in each of {_ATTEMPTS} initialisations (degenerate "

@@ -18,8 +18,9 @@ DECLARABLE_TRAITS = {
     "stateful_inference": "inference updates variables by design",
     "no_float64": "does not support a float64 dtype policy by design",
     "no_mixed_precision": "does not support mixed precision by design",
-    "float32_outputs": "keeps floating-point outputs in float32 under mixed precision by design "
-                       "(a float32 residual stream, box coordinates); its variables are still checked",
+    "float32_outputs": "keeps floating-point outputs in float32 under mixed precision (and "
+                       "under float64) by design (a float32 residual stream, box coordinates); "
+                       "its variables are still checked",
     "non_finite_outputs": "outputs may hold infinities or NaN by design (e.g. masked logits of -inf)",
     "per_replica_statistics": "under tf.distribute, training uses statistics of each replica's shard "
                               "of the batch by design (like plain BatchNormalization)",

@@ -430,6 +430,12 @@ def tf_variable(variable):
     return variable.value if KERAS_3 else variable
 
 
+def autocasts_inputs(layer):
+    """Whether the layer casts its floating-point inputs to its compute dtype when called
+    (Keras 3: ``layer.autocast``; Keras 2: ``layer._autocast``). Embedding turns it off."""
+    return bool(getattr(layer, "autocast" if KERAS_3 else "_autocast", True))
+
+
 def sublayers(layer):
     """Every layer nested in ``layer`` (recursively), excluding ``layer`` itself."""
     return list(layer._flatten_layers(include_self=False, recursive=True))

@@ -1,6 +1,7 @@
 """The dtype checks catch their broken layers and pass correct ones."""
 
 import pytest
+import tensorflow as tf
 
 from keras_compat import keras
 from conformance.runner import run_check
@@ -58,9 +59,10 @@ def test_the_global_policy_is_restored():
 from examples.tricky_good import gradients_dtype as tricky  # noqa: E402
 
 
-def _tricky_spec(name, traits=None):
+def _tricky_spec(name, traits=None, **fields):
     cls, kwargs, inputs, declared = tricky.CASES[name]
-    return CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=declared if traits is None else traits)
+    return CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=declared if traits is None else traits,
+                     **{**tricky.FIELDS.get(name, {}), **fields})
 
 
 @pytest.mark.parametrize("name", sorted(tricky.CASES))
@@ -122,3 +124,38 @@ def test_float32_outputs_are_declared_the_same_way_on_the_command_line_and_in_a_
     spec = CheckSpec(tricky.Float32ResidualBlock, ["3,5"], float32_outputs=["1"],
                      import_path="examples.tricky_good.gradients_dtype:Float32ResidualBlock")
     assert spec_from_payload(spec.to_payload()).float32_outputs == ("1",)
+
+
+def test_a_layer_with_autocast_off_is_fed_in_the_compute_dtype():
+    """Embedding (and keras-hub's ReversibleEmbedding) set autocast=False: a model feeds
+    them what the layer before made, float16 under mixed precision."""
+    import keras_compat as compat
+
+    assert compat.autocasts_inputs(keras.layers.Embedding(5, 2)) is False
+    assert compat.autocasts_inputs(keras.layers.Dense(2)) is True
+    result = run_check("check_mixed_precision", _tricky_spec("AutocastOffProjection"))
+    assert result.status == "passed", result.message
+
+
+class _AutocastOffFloat32(tricky.AutocastOffProjection):
+    """Broken: autocast is off and it casts to float32 anyway, so even fed float16 it
+    outputs float32."""
+
+    def call(self, inputs):
+        return tf.matmul(tf.cast(inputs, tf.float32), tf.cast(self.kernel, tf.float32))
+
+
+def test_a_layer_with_autocast_off_that_outputs_float32_from_float16_still_fails():
+    result = run_check("check_mixed_precision", CheckSpec(_AutocastOffFloat32, ["3,5"], {"units": 6}))
+    assert result.status == "failed"
+    assert "autocast=False" in result.message and "float32" in result.message
+
+
+def test_a_declared_float32_output_may_be_float32_under_float64_too():
+    declared = run_check("check_float64_policy", _tricky_spec("BoxesAndScores"))
+    assert declared.status == "passed", declared.message
+    undeclared = run_check("check_float64_policy", _tricky_spec("BoxesAndScores", float32_outputs=()))
+    assert undeclared.status == "failed"
+    assert "boxes: float32" in undeclared.message and "--float32-output" in undeclared.message
+    float32 = run_check("check_float64_policy", CheckSpec(broken.Float32Softmax, [(4, 6)]))
+    assert float32.status == "failed"  # undeclared, it is still blamed

@@ -70,7 +70,7 @@ from examples.tricky_good import gradients_dtype as tricky  # noqa: E402
 
 def _tricky_spec(name, **fields):
     cls, kwargs, inputs, traits = tricky.CASES[name]
-    return CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=traits, **fields)
+    return CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=traits, **{**tricky.FIELDS.get(name, {}), **fields})
 
 
 @pytest.mark.parametrize("name", sorted(tricky.CASES))
@@ -121,7 +121,7 @@ def test_an_update_below_float32_resolution_is_not_a_missing_update():
 
 
 def test_finite_differences_step_off_a_relu_kink_and_per_source_precision():
-    for name in ("ConvBatchNormReLU", "FourierMixing", "Float32RMSNorm"):
+    for name in ("ConvBatchNormReLU", "FourierMixing", "Float32RMSNorm", "FourierResidualMixing"):
         result = run_check("check_gradients_match_finite_differences", _tricky_spec(name))
         assert result.status == "passed", (name, result.message)
 
@@ -153,3 +153,59 @@ def test_other_call_modes_are_the_optional_arguments_set_or_left_out():
     assert other_call_modes(CheckSpec(_OptionalArguments, ["4,6"])) == ["reverse=..."]
     given = CheckSpec(_OptionalArguments, ["4,6", "mask=4,6:bool"], call_kwargs={"reverse": False})
     assert other_call_modes(given) == ["mask left out", "reverse other than False"]
+
+
+def test_a_float32_path_beside_a_float64_one_of_the_same_input_sets_its_step():
+    """FNet: x + FFT(x) in complex64. A step below float32 resolution follows the residual
+    alone, so the input's precision is told by the slopes over two steps."""
+    from conformance.checks._precision import built_in_float64, source_precisions
+
+    spec = _tricky_spec("FourierResidualMixing")
+    layer, inputs = built_in_float64(spec)
+    precisions = source_precisions(spec, layer, inputs)
+    assert precisions[("input", "input_0")] == "float32"
+    assert precisions[("weight", id(layer.kernel))] == "float64"
+
+
+def test_a_weight_this_calls_label_values_never_select_is_unused_not_broken():
+    """SAM's prompt encoder: the padding and box-corner embeddings are selected by label
+    values a point-prompt call does not have; their gradient is zero, not None."""
+    spec = _tricky_spec("LabelledPointPrompts")
+    for check_id in ("check_gradients_nonzero", "check_fit_updates_trainable_weights"):
+        result = run_check(check_id, spec)
+        assert result.status == "passed", result.message
+
+
+@tf.custom_gradient
+def _scaled_without_gradient(x, scale):
+    """x * scale with a hand-written gradient that forgets the scale's part."""
+
+    def grad(upstream):
+        return upstream * scale, tf.zeros_like(scale)
+
+    return x * scale, grad
+
+
+class _ZeroGradientScale(broken._Dense):
+    """Broken: the output follows ``bias`` through a custom gradient that gives it zero."""
+
+    def call(self, inputs):
+        product = tf.matmul(inputs, self.kernel)
+        return _scaled_without_gradient(product, self.bias + 1.0)
+
+
+class _TimesZeroBias(broken._Dense):
+    """Broken: the bias is in the graph (times 0.0), so its gradient is zero, not None,
+    and it has no effect; call() has no other argument that could use it."""
+
+    def call(self, inputs):
+        return tf.matmul(inputs, self.kernel) + 0.0 * self.bias
+
+
+def test_a_zero_gradient_fails_when_the_output_follows_the_weight_or_nothing_else_could_use_it():
+    followed = run_check("check_gradients_nonzero", CheckSpec(_ZeroGradientScale, [(4, 6)], {"units": 3}))
+    assert followed.status == "failed"
+    assert "bias: an all-zero gradient" in followed.message
+    unused = run_check("check_gradients_nonzero", CheckSpec(_TimesZeroBias, [(4, 6)], {"units": 3}))
+    assert unused.status == "failed"
+    assert "bias" in unused.message and "no other argument" in unused.message

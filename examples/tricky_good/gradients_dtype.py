@@ -1,6 +1,7 @@
 """Correct layers that naive gradient and dtype checks blame: weights unused by one call
-mode, gates initialised to zero, kinks at initialisation, updates below float32 resolution,
-float32 paths under a float64 policy and float32 outputs under mixed precision."""
+mode (or by the values of this call's labels), gates initialised to zero, kinks at
+initialisation, updates below float32 resolution, float32 paths under a float64 policy
+(beside float64 ones), float32 outputs by design and layers with autocast turned off."""
 
 import tensorflow as tf
 
@@ -227,6 +228,130 @@ class GramDeterminant(keras.layers.Layer):
         return (input_shape[0],)
 
 
+@register_serializable(package=_PACKAGE)
+class FourierResidualMixing(keras.layers.Layer):
+    """FNet's encoder block: ``x + real(FFT2D(x))`` with the FFT on a complex64 cast, then a
+    learned projection. The inputs reach the output by a float64 path (the residual) and a
+    float32 one (the FFT) under a float64 policy: moving them by a step below float32
+    resolution follows the residual alone, so the probe must compare slopes over two steps
+    to see the float32 path (check_float64_policy reports it; finite differences compare at
+    float32 precision and pass)."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(int(input_shape[-1]), self.units),
+                                      initializer="glorot_uniform")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        mixed = tf.math.real(tf.signal.fft2d(tf.cast(inputs, tf.complex64)))
+        return tf.matmul(inputs + tf.cast(mixed, inputs.dtype), self.kernel)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@register_serializable(package=_PACKAGE)
+class AutocastOffProjection(keras.layers.Layer):
+    """Projects hidden states to logits with ``autocast=False``, as Keras's Embedding (and
+    keras-hub's ReversibleEmbedding, whose ``reverse=True`` call this is) sets it: the
+    inputs are used in the dtype they come in, so a float32 input gives a float32 output
+    under mixed precision, and the float16 input a model chains to it gives float16."""
+
+    def __init__(self, units=6, **kwargs):
+        kwargs["autocast"] = False
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(int(input_shape[-1]), self.units),
+                                      initializer="glorot_uniform")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        return tf.matmul(inputs, tf.cast(self.kernel, inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = {**super().get_config(), "units": self.units}
+        config.pop("autocast", None)
+        return config
+
+
+@register_serializable(package=_PACKAGE)
+class BoxesAndScores(keras.layers.Layer):
+    """Returns ``{"boxes": ..., "scores": ...}``: boxes decoded from anchor offsets and kept
+    in float32 under every policy (as keras.utils.bounding_boxes and keras-hub's
+    NonMaxSuppression/AnchorGenerator keep pixel coordinates), scores in the compute dtype.
+    The boxes output is declared (``float32_outputs=["boxes"]``); the scores still follow
+    the policy, at its precision."""
+
+    def build(self, input_shape):
+        self.scale = self.add_weight(name="scale", shape=(int(input_shape[-1]),), initializer="ones")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        boxes = tf.cast(inputs, tf.float32) * tf.cast(self.scale, tf.float32) * 16.0
+        scores = tf.sigmoid(tf.reduce_sum(inputs * self.scale, axis=-1))
+        return {"boxes": boxes, "scores": scores}
+
+    def compute_output_shape(self, input_shape):
+        return {"boxes": tuple(input_shape), "scores": tuple(input_shape[:-1])}
+
+
+@register_serializable(package=_PACKAGE)
+class LabelledPointPrompts(keras.layers.Layer):
+    """SAM's prompt encoder in small: each point's embedding is its projected coordinates
+    plus a learned embedding selected by its label's value (0 background, 1 foreground, -1
+    padding, 2/3 the corners of a box prompt) through ``tf.where``; ``boxes=`` adds box
+    prompts. A call with point labels 0/1 selects neither the padding nor the corner
+    embeddings: they are connected to the output but get an all-zero gradient, and moving
+    them changes nothing. They are unused by this call, not broken."""
+
+    def __init__(self, hidden_size=4, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden_size = hidden_size
+
+    def build(self, input_shape=None):
+        dim = self.hidden_size
+        self.projection = self.add_weight(name="projection", shape=(2, dim), initializer="glorot_uniform")
+        self.label_embeddings = {
+            label: self.add_weight(name=f"{name}_embed", shape=(dim,), initializer="random_normal")
+            for label, name in ((0, "background"), (1, "foreground"), (-1, "not_a_point"),
+                                (2, "top_left_corner"), (3, "bottom_right_corner"))}
+        super().build(input_shape)
+
+    def _embed(self, points, labels):
+        embedded = tf.matmul(points, self.projection)
+        for label, embedding in self.label_embeddings.items():
+            selected = tf.expand_dims(tf.equal(labels, label), -1)
+            embedded = tf.where(selected, embedded + embedding, embedded)
+        return embedded
+
+    def call(self, points, labels, boxes=None):
+        embedded = self._embed(points, labels)
+        if boxes is not None:
+            corners = tf.reshape(boxes, (-1, 2, 2))
+            corner_labels = tf.tile(tf.constant([[2, 3]]), (tf.shape(corners)[0], 1))
+            box_embedded = tf.reshape(self._embed(corners, corner_labels), (tf.shape(boxes)[0], -1, self.hidden_size))
+            embedded = tf.concat([embedded, box_embedded], axis=1)
+        return embedded
+
+    def compute_output_shape(self, points_shape, labels_shape=None, boxes_shape=None):
+        return tuple(points_shape[:-1]) + (self.hidden_size,)
+
+    def get_config(self):
+        return {**super().get_config(), "hidden_size": self.hidden_size}
+
+
 #: ``label: (class, kwargs, inputs, traits)`` for the tests and the verdict sweeps.
 CASES = {
     "ReZeroBlock": (ReZeroBlock, {}, ["3,5"], set()),
@@ -239,11 +364,20 @@ CASES = {
     "Float32ResidualBlock": (Float32ResidualBlock, {}, ["3,5"], {"float32_outputs"}),
     "SideInputBlend": (SideInputBlend, {}, ["3,5", "context=3,5"], set()),
     "GramDeterminant": (GramDeterminant, {}, ["3,4,2"], {"not_xla_compatible"}),
+    "FourierResidualMixing": (FourierResidualMixing, {"units": 4}, ["2,5,6"], set()),
+    "AutocastOffProjection": (AutocastOffProjection, {"units": 6}, ["3,5"], set()),
+    "BoxesAndScores": (BoxesAndScores, {}, ["3,4@0..1"], set()),
+    "LabelledPointPrompts": (LabelledPointPrompts, {"hidden_size": 4},
+                             ["points=2,3,2@0..1", "labels=2,3:int32@0..2"], set()),
 }
+
+#: More CheckSpec fields a case is checked with (declarations that are not traits).
+FIELDS = {"BoxesAndScores": {"float32_outputs": ["boxes"]}}
 
 #: The checks each case is meant to fail, and why: a precision limit the layer has by design
 #: and check_float64_policy must report (declared with --trait no_float64).
 EXPECTED_REPORTS = {
     "FourierMixing": {"check_float64_policy": "its FFT computes in complex64 (float32 precision)"},
     "Float32RMSNorm": {"check_float64_policy": "it normalises in float32"},
+    "FourierResidualMixing": {"check_float64_policy": "its FFT computes in complex64 (float32 precision)"},
 }

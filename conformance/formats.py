@@ -105,6 +105,8 @@ def to_junit(report):
                 ET.SubElement(case, "error", message=text, type=r.family)
             elif r.status in ("skipped", "xfail"):
                 ET.SubElement(case, "skipped", message=f"{r.status}: {text}")
+            elif text:  # a passing check's note
+                ET.SubElement(case, "system-out").text = text
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True)
 

@@ -168,7 +168,7 @@ def _cell(index, results, attrs):
     lines = "<br>".join(f"{counts[s]} {s}" for s in COUNT_ORDER if counts[s])
     if status in NOTABLE:
         lines = f'<a href="#target-{index}">{lines}</a>'
-    title = "\n".join(f"{r.check}: {r.status}" for r in results)
+    title = "\n".join(f"{r.check}: {r.status}" + (f" ({r.note})" if r.note else "") for r in results)
     seconds = sum(r.seconds for r in results)
     return (f'<td class="cell status-{status}" {attrs} data-status="{status}" title="{_e(title)}">'
             f'{lines}<br><span class="seconds">{seconds:.2f} s</span></td>')

@@ -22,8 +22,10 @@ class CheckResult:
     """One check on one target. Renderers compose their text from the fields: ``contract``
     (the sentence the check holds the target to), ``expected`` and ``seen`` (for a failure,
     an error of the code under test and an expected failure), ``hint`` (how to fix it) and
-    ``reason`` (why it was skipped, expected to fail, or could not run). ``message`` is the
-    same in one line, kept for readers of the JSON report written before the fields."""
+    ``reason`` (why it was skipped, expected to fail, or could not run), and ``note`` (what a
+    passing check wants said: the outputs agreed only up to order, or within the rounding
+    noise of the computation). ``message`` is the same in one line, kept for readers of the
+    JSON report written before the fields."""
 
     check: str
     family: str
@@ -35,6 +37,7 @@ class CheckResult:
     seen: Optional[str] = None
     hint: Optional[str] = None
     reason: Optional[str] = None
+    note: Optional[str] = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -56,7 +59,7 @@ def result_text(result, contract=True):
     sentence = failure_sentence(result.contract if contract else "", result.expected, result.seen,
                                 result.hint) if has_failure else None
     if result.status == "passed":
-        return ""
+        return f"note: {result.note}" if result.note else ""
     if result.status == "xpass":
         return f"expected to fail ({result.reason}) but passed"
     if result.status == "xfail" and sentence is not None:

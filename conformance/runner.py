@@ -46,6 +46,8 @@ def _message(check_id, contract, status, fields):
         return text
     if status == "xpass":
         return f"expected to fail ({fields['reason']}) but passed"
+    if fields.get("note"):
+        return f"note: {fields['note']}"
     return fields.get("reason") or ""
 
 
@@ -104,7 +106,7 @@ def _outcome(check, spec, budgets=()):
     timeout, capped_by = _check_timeout(spec, budgets)
     try:
         with isolated():
-            run_with_timeout(lambda: _seeded(spec, check.id, lambda: check(spec)), timeout)
+            returned = run_with_timeout(lambda: _seeded(spec, check.id, lambda: check(spec)), timeout)
     except RunInterrupted:
         raise  # a real signal to the checking process: the run stops
     except NotApplicable as exc:
@@ -121,7 +123,8 @@ def _outcome(check, spec, budgets=()):
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt from user code
         return "error", {"reason": f"the target {describe_escape(exc)} during the check; that ends this "
                                    "check only, and the run goes on"}
-    return "passed", {}
+    # A check that passes may return a short note (a str) for the report; nothing else counts.
+    return "passed", ({"note": returned} if isinstance(returned, str) and returned else {})
 
 
 def _budget_ran_out(budget, when):
@@ -154,6 +157,7 @@ def _result(check, status, fields, started):
         seen=fields.get("seen"),
         hint=fields.get("hint"),
         reason=fields.get("reason"),
+        note=fields.get("note"),
     )
 
 

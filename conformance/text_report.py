@@ -137,7 +137,7 @@ def _every_check(report):
             row = (f"  {MARKS[result.status]:<5} {result.check:<{width}} {result.family:<13} "
                    f"{result.seconds:7.2f}s")
             text = result_text(result)
-            if result.status != "passed" and text:
+            if text:  # a passing check's row shows its note, if it left one
                 row += f"\n        {text}"
             lines.append(row)
         if target.stopped is not None:

@@ -59,7 +59,7 @@ def test_json_report_has_the_documented_shape(capsys):
     assert target["target"] == NOTES_SIMPLE_DENSE and target["passed"] is False
     for result in target["results"]:
         assert set(result) == {"check", "family", "status", "message", "seconds", "contract",
-                               "expected", "seen", "hint", "reason"}
+                               "expected", "seen", "hint", "reason", "note"}
         assert result["status"] in {"passed", "failed", "error", "skipped", "xfail", "xpass"}
 
 

@@ -178,3 +178,31 @@ def test_exit_code_of_a_run_whose_budget_ran_out():
     assert Report(targets=[broken, not_run], stopped="budget").exit_code == 1
     assert Report(targets=[broken], stopped="interrupted by SIGINT", signal=2).exit_code == 130
     assert "1 not run" in render(Report(targets=[good, not_run], stopped="budget"), "text")
+
+
+def _noted_report():
+    noted = _result("check_graph_matches_eager", "passed", "graph",
+                    contract="Calling the layer inside tf.function gives the same outputs.",
+                    note="the inference outputs agreed up to their order along the last axis")
+    return Report(targets=[TargetReport("pkg.layers:TopK", [noted, _result("check_build_runs_once", "passed")])])
+
+
+def test_a_passing_checks_note_is_shown_with_verbose_and_in_json():
+    note = "the inference outputs agreed up to their order along the last axis"
+    lines = render(_noted_report(), "text", verbosity=1).splitlines()
+    row = next(i for i, line in enumerate(lines) if "check_graph_matches_eager" in line)
+    assert lines[row + 1] == f"        note: {note}"
+    assert "check_build_runs_once" in lines[row + 2]  # a pass without a note gets no second line
+    assert note not in render(_noted_report(), "text")  # the summary lists what needs a look
+    saved = json.loads(render(_noted_report(), "json"))["targets"][0]["results"]
+    assert [r["note"] for r in saved] == [note, None]
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "junit", "html"])
+def test_a_passing_checks_note_is_in_the_other_formats(fmt):
+    text = render(_noted_report(), fmt)
+    assert "agreed up to their order along the last axis" in text
+    if fmt == "junit":
+        case = ET.fromstring(text).find(".//testcase[@name='check_graph_matches_eager']")
+        assert case.find("system-out").text.startswith("note: the inference outputs agreed")
+        assert case.find("failure") is None and case.find("skipped") is None

@@ -65,3 +65,54 @@ def test_xla_top_k_unsorted_passes_and_element_order_is_not_required():
 
     result = run_check("check_xla_matches_eager", CheckSpec(UnsortedTopK, [(3, 10)], {"k": 4}))
     assert result.status == "passed", result.message
+
+
+class SinOfProjection(keras.layers.Layer):
+    """sin(sharpness * x @ kernel): traced, it rounds its inputs ``traced_nudge`` (relative)
+    differently, as a fused kernel or another order of the sums does."""
+
+    def __init__(self, sharpness=50.0, traced_nudge=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.sharpness, self.traced_nudge = sharpness, traced_nudge
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], 8), initializer="glorot_uniform")
+
+    def call(self, inputs):
+        if not tf.executing_eagerly():
+            inputs = inputs * (1.0 + self.traced_nudge)
+        return tf.sin(self.sharpness * tf.matmul(inputs, self.kernel))
+
+
+def test_a_difference_within_the_rounding_noise_of_the_computation_passes_with_a_note():
+    """16 ulps of the inputs moves a sharp function's outputs by more than 1e-5, and no more
+    than its own rounding noise; the pass says so."""
+    spec = CheckSpec(SinOfProjection, [(4, 16)], {"traced_nudge": 16 * 2.0 ** -23})
+    result = run_check("check_graph_matches_eager", spec)
+    assert result.status == "passed", result.message
+    assert result.note.startswith("the inference outputs differed by up to ")
+    assert "within the rounding noise of the computation" in result.note
+
+
+def test_a_difference_beyond_the_rounding_noise_fails():
+    spec = CheckSpec(SinOfProjection, [(4, 16)], {"traced_nudge": 1e-4})
+    result = run_check("check_graph_matches_eager", spec)
+    assert result.status == "failed"
+    assert "rounding noise up to 0.001 x scale" in result.expected
+    assert result.note is None
+
+
+def test_outputs_in_another_order_pass_with_a_note_in_the_json_and_verbose_text():
+    import json
+
+    from conformance.formats import render
+    from conformance.report import Report, TargetReport
+    from examples.tricky_good.construction_graph import UnsortedTopK
+
+    result = run_check("check_xla_matches_eager", CheckSpec(UnsortedTopK, [(3, 10)], {"k": 4}))
+    assert result.status == "passed" and result.note, result.message
+    report = Report(targets=[TargetReport("UnsortedTopK", [result])])
+    saved = json.loads(render(report, "json"))["targets"][0]["results"][0]
+    assert saved["note"] == result.note and saved["status"] == "passed"
+    assert f"        note: {result.note}" in render(report, "text", verbosity=1).splitlines()
+    assert "note:" not in render(report, "text")  # the summary lists only what needs a look

@@ -223,9 +223,6 @@ def _run_check_command(args):
     checks = _selected_checks(args)
     if options.output:
         _prepare_output(options.output)
-    from conformance.isolation import begin_run
-
-    begin_run()  # one temp folder for the run, its children's too, removed on every way out
     report = Report()
     mode = choose_mode(sys.stderr, args.quiet,
                        report_on_stdout_is_for_machines=options.format != "text" and not options.output)
@@ -283,15 +280,16 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
         _check_in_workers(options, checks, jobs, mode, report, isolate=isolate)
         return
     from conformance.interrupts import rearm
-    from conformance.isolation import abandoned_threads_alive, target_scope
+    from conformance.isolation import abandoned_count, abandoned_threads_alive, target_scope
     from conformance.progress import Progress
     from conformance.runner import run_spec
 
     progress = Progress(sys.stderr, mode, len(options.targets))
     rest = []  # the targets left to a fresh process after a check that could not be stopped
+    abandoned_before = abandoned_count()  # a Python caller's earlier runs are not this run's
     try:
         for position, pending in enumerate(options.targets):
-            if abandoned_threads_alive():  # a check given up on at its timeout still runs here
+            if abandoned_threads_alive(since=abandoned_before):  # a check given up on still runs here
                 rest = options.targets[position:]
                 break
             if run_budget is not None and run_budget.ran_out():
@@ -492,7 +490,10 @@ def _run_command(args):
             return _list_checks()
         if args.command == "references":
             return _list_references()
-        return _run_check_command(args)
+        from conformance.isolation import run_scope
+
+        with run_scope():  # one temp folder for the run, its children's too, removed on every way out
+            return _run_check_command(args)
     except UsageError as exc:
         return _usage_error(exc)
     except KeyboardInterrupt as exc:  # a signal before the run began, or after the report

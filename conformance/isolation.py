@@ -266,7 +266,8 @@ def begin_run():
         if "folder" not in _run:
             base = tempfile.gettempdir()
             folder = tempfile.mkdtemp(prefix="keras-conformance-run-", dir=base)
-            _run.update(folder=folder, tempdir=tempfile.tempdir, TMPDIR=os.environ.get("TMPDIR"))
+            _run.update(folder=folder, tempdir=tempfile.tempdir, TMPDIR=os.environ.get("TMPDIR"),
+                        children_before=set(live_children()))
             tempfile.tempdir = folder
             os.environ["TMPDIR"] = folder
         return _run["folder"]
@@ -278,12 +279,14 @@ def run_folder():
 
 
 def end_run():
-    """End every child process, put the temp folder setting back and remove the run's
-    folder. Safe to call from a signal handler, atexit, or several times."""
-    end_children()
+    """End the child processes started during the run (a Python caller's own, older ones
+    stay), put the temp folder setting back and remove the run's folder. Safe to call from
+    a signal handler, atexit, or several times."""
     with _run_lock:
         if "folder" not in _run:
             return
+        before = _run["children_before"]
+        end_child(*[pid for pid in live_children() if pid not in before])
         folder = _run.pop("folder")
         if tempfile.tempdir == folder:
             tempfile.tempdir = _run["tempdir"]
@@ -313,7 +316,12 @@ def run_scope():
             end_run()
 
 
-atexit.register(end_run)
+def _at_exit():
+    end_run()
+    end_children()
+
+
+atexit.register(_at_exit)
 
 
 class TimedOut(Exception):
@@ -368,7 +376,7 @@ def run_with_timeout(func, timeout, what="a check"):
         _check_threads.runner = None
         runner.tasks.put(None)  # its thread ends as soon as ``func`` returns, if ever
         with _abandoned_lock:
-            _abandoned.append((runner.thread, what))
+            _abandoned.append((runner.thread, what, _abandoned_total[0]))
             _abandoned_total[0] += 1
         raise TimedOut(f"did not finish within {timeout:g} s")
     if "error" in outcome:
@@ -388,31 +396,34 @@ def still_running_since(count, grace=ABANDON_GRACE):
     the command checks the next targets in a fresh process)."""
     if abandoned_count() == count:
         return False
-    return not wait_for_abandoned(grace)
+    return not wait_for_abandoned(grace, since=count)
 
 
-def abandoned_threads():
-    """What each check thread given up on at a timeout and still running was running."""
+def abandoned_threads(since=0):
+    """What each check thread given up on at a timeout and still running was running;
+    ``since``: only those given up on after :func:`abandoned_count` was that."""
     with _abandoned_lock:
-        _abandoned[:] = [(thread, what) for thread, what in _abandoned if thread.is_alive()]
-        return [what for _, what in _abandoned]
+        _abandoned[:] = [entry for entry in _abandoned if entry[0].is_alive()]
+        return [what for _, what, serial in _abandoned if serial >= since]
 
 
-def abandoned_threads_alive():
-    """Whether a check thread given up on at a timeout is still running user code (and
-    TensorFlow) in this process: later checks here would run beside it, and the
-    interpreter's shutdown may abort under it (see :func:`exit_process`)."""
-    return bool(abandoned_threads())
+def abandoned_threads_alive(since=0):
+    """Whether a check thread given up on at a timeout (after :func:`abandoned_count` was
+    ``since``) is still running user code (and TensorFlow) in this process: later checks
+    here would run beside it, and the interpreter's shutdown may abort under it (see
+    :func:`exit_process`)."""
+    return bool(abandoned_threads(since))
 
 
-def wait_for_abandoned(seconds):
-    """Wait up to ``seconds`` for the abandoned check threads to end; whether they all did."""
+def wait_for_abandoned(seconds, since=0):
+    """Wait up to ``seconds`` for the abandoned check threads (those given up on after
+    :func:`abandoned_count` was ``since``) to end; whether they all did."""
     deadline = time.monotonic() + seconds
     with _abandoned_lock:
-        threads = [thread for thread, _ in _abandoned]
+        threads = [thread for thread, _, serial in _abandoned if serial >= since]
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
-    return not abandoned_threads_alive()
+    return not abandoned_threads_alive(since)
 
 
 def exit_process(code):
@@ -432,6 +443,6 @@ def exit_process(code):
         except Exception:  # noqa: BLE001 - a closed or replaced stream
             pass
     try:
-        end_run()
+        _at_exit()
     finally:
         os._exit(code)

@@ -75,7 +75,7 @@ def _serve(connection, threads, cwd, temp=None):
     from conformance import isolation
 
     def terminated(signum, frame):
-        isolation.end_run()  # its own fresh-process worker and that one's children
+        isolation.end_children()  # its own fresh-process worker and that one's children
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, terminated)
@@ -83,7 +83,7 @@ def _serve(connection, threads, cwd, temp=None):
     try:
         _serve_targets(connection, threads, cwd)
     finally:
-        isolation.end_run()
+        isolation.end_children()
     isolation.exit_process(0)  # at once if an abandoned check thread is still running
 
 

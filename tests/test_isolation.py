@@ -53,7 +53,8 @@ def _state():
     return state
 
 
-def test_global_state_is_restored_after_user_code_changes_it_and_raises():
+def test_global_state_is_restored_after_user_code_changes_it_and_raises(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # /tmp is shared with other processes
     before, dirs_before = _state(), _scratch_dirs()
     report = check_layer(Vandal, [(3, 4)])
     statuses = {r.status for r in report.results()}

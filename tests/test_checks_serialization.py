@@ -41,6 +41,16 @@ GOOD = [
                   import_path="reference_models.layers.lambda_layers:RegisteredLambda"),
         id="RegisteredLambda",
     ),
+    pytest.param(
+        CheckSpec(keras.layers.Dense, [(3, 7)], {"units": 4, "kernel_initializer": keras.initializers.RandomNormal(
+            stddev=0.3), "bias_initializer": {"class_name": "Constant", "config": {"value": 0.5}}},
+                  import_path="keras.layers:Dense"),
+        id="Dense-initializer-object-and-serialized-form",
+    ),
+    pytest.param(CheckSpec(keras.layers.TimeDistributed, [(2, 5, 3)],
+                           {"layer": {"class_name": "Dense", "config": {"units": 4}}},
+                           import_path="keras.layers:TimeDistributed"),
+                 id="TimeDistributed-serialized-layer"),
     pytest.param(spec_for_reference("batch_norm_dropout_block", rate=0.25), id="batch_norm_dropout_block"),
     pytest.param(spec_for_reference("wide_and_deep", units=8, activation="tanh"), id="wide_and_deep"),
 ]
@@ -89,3 +99,19 @@ def test_activation_left_out_of_config_is_named():
     result = run_check("check_config_keeps_kwargs",
                        CheckSpec(broken.ActivationLeftOutOfConfig, [(4, 7)], {"activation": "relu"}))
     assert result.status == "failed" and "'activation'" in result.message
+
+
+def test_a_keras_object_given_in_any_form_is_compared_as_that_object():
+    """A layer given in serialized form is in the config with every entry given (Keras fills in
+    the rest); a serialized entry that Keras did not keep is still reported."""
+    from conformance.checks.serialization import _given_forms, _holds
+
+    given = keras.layers.Dense(4, use_bias=False)
+    saved = keras.saving.serialize_keras_object(given)
+    assert _holds(saved, _given_forms("layer", {"class_name": "Dense", "config": {"units": 4}}))
+    assert not _holds(saved, _given_forms("layer", {"class_name": "Dense", "config": {"units": 5}}))
+    assert not _holds(saved, _given_forms("layer", {"class_name": "Dense", "config": {"use_bias": True}}))
+    assert _holds(saved, _given_forms("layer", given))
+    policy = keras.saving.serialize_keras_object(keras.DTypePolicy("mixed_float16")) if hasattr(
+        keras, "DTypePolicy") else "mixed_float16"
+    assert _holds(policy, _given_forms("dtype", "mixed_float16"))

@@ -87,7 +87,7 @@ def _canonical(value):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
-    if callable(value) and not isinstance(value, type):
+    if _keras_object(value):
         try:
             return _canonical(keras.saving.serialize_keras_object(value))
         except Exception:  # noqa: BLE001 - not serializable: compared as itself
@@ -95,8 +95,20 @@ def _canonical(value):
     return value
 
 
+def _keras_object(value):
+    """A function or an object Keras serializes (a layer, an initializer, a dtype policy)."""
+    if isinstance(value, type):
+        return False
+    return callable(value) or callable(getattr(value, "get_config", None))
+
+
 def _given_forms(name, value):
-    """Every canonical form in which a config may legitimately hold argument ``name=value``."""
+    """Every canonical form in which a config may legitimately hold argument ``name=value``.
+
+    One rule for Keras objects, however they are given (an object, a name Keras resolves, or
+    the serialized form ``{"class_name": ..., "config": ...}``): they compare by their
+    serialized form, where the config entries given need only be among those Keras saved
+    (it fills in the rest), see :func:`_keeps_serialized`."""
     forms = [_canonical(value)]
     for ending, module_name in _SERIALIZED_ARGUMENTS:
         if name.endswith(ending):

@@ -445,9 +445,6 @@ def sublayers(layer):
 LAMBDA_FUNCTIONS_SAVED_AS_BYTECODE = not KERAS_3
 
 
-import contextlib  # noqa: E402  (used by count_traces only)
-
-
 @contextlib.contextmanager
 def count_traces():
     """Record every ``tf.function`` trace made by this thread while the block runs.

@@ -205,7 +205,7 @@ class _TimesZeroBias(broken._Dense):
 def test_a_zero_gradient_fails_when_the_output_follows_the_weight_or_nothing_else_could_use_it():
     followed = run_check("check_gradients_nonzero", CheckSpec(_ZeroGradientScale, [(4, 6)], {"units": 3}))
     assert followed.status == "failed"
-    assert "bias: an all-zero gradient" in followed.message
+    assert "bias" in followed.message and "an all-zero gradient" in followed.message
     unused = run_check("check_gradients_nonzero", CheckSpec(_TimesZeroBias, [(4, 6)], {"units": 3}))
     assert unused.status == "failed"
     assert "bias" in unused.message and "no other argument" in unused.message

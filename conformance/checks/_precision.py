@@ -25,11 +25,15 @@ from conformance.tensors import flatten
 _PROBES = (("float64", 2.0 ** -32), ("float32", 2.0 ** -12))
 #: How far the change over twice the step may stray from twice the change over the step.
 _AGREEMENT = 0.1
-#: The slope over the finest step and over the coarser one agree this closely (relative), beyond
-#: this many roundings of the loss at the coarser precision, when every path of a source
-#: computes at the finest precision: only curvature, of order step**2, tells them apart.
+#: The slope over the finest step and over a step the coarser precision follows agree this
+#: closely (relative), beyond this many roundings of the loss at the coarser precision, when
+#: every path of a source computes at the finest precision: only curvature, of order
+#: step**2, and kinks crossed tell them apart.
 _SLOPE_AGREEMENT = 1e-3
 _MIXED_ROUNDING = 8
+#: The slope over the coarser step divided by this is compared too: a kink moves it about
+#: this many times less, a float32 path not at all.
+_NEAR_FACTOR = 4
 #: A step large enough to move the loss of any layer that depends on its sources at all.
 _SENSITIVITY_STEP = 2.0 ** -6
 #: A loss that moves by less than this, relative to the sum of its absolute terms, over
@@ -162,15 +166,15 @@ def effective_precision(spec, layer, inputs, weights=None, keys=None, magnitude=
             # A source can feed a float64 path and a float32 one (FNet: x + FFT(x) in
             # complex64): the fine step follows the float64 path alone, the float32 one
             # rounds it away, so the slope over the fine step misses part of the slope.
-            # A kink (a ReLU near 0) within the coarser step also moves its slope: by about
-            # half the difference of its one-sided slopes, which a smooth path keeps equal.
+            # Kinks (ReLUs near 0) crossed within a step move its slope too, in proportion to
+            # the step; the part a float32 path adds is the same over any step it follows.
             fine_slope = central(finest_step) / finest_step
-            coarse_slope = central(coarser_step) / coarser_step
-            ahead = (loss_at(coarser_step) - loss_at(0.0)) / coarser_step
-            behind = (loss_at(0.0) - loss_at(-coarser_step)) / coarser_step
-            rounding = _MIXED_ROUNDING * unit_roundoff(coarser) * magnitude / coarser_step
-            if abs(fine_slope - coarse_slope) <= (_SLOPE_AGREEMENT * abs(coarse_slope) + rounding
-                                                  + abs(ahead - behind)):
+            near_step = coarser_step / _NEAR_FACTOR
+            near_slope, coarse_slope = central(near_step) / near_step, central(coarser_step) / coarser_step
+            missed = abs(fine_slope - near_slope)
+            rounding = _MIXED_ROUNDING * unit_roundoff(coarser) * magnitude / near_step
+            if (missed <= _SLOPE_AGREEMENT * abs(near_slope) + rounding
+                    or abs(coarse_slope - near_slope) > missed / 2):
                 return finest
             return coarser if follows(coarser_step) else "float16"
         if abs(central(_SENSITIVITY_STEP)) <= _INDEPENDENT * magnitude:

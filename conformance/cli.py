@@ -25,6 +25,7 @@ import threading
 import warnings
 
 from conformance.config import UsageError, jobs_from_args, run_options
+from conformance.options import BY_NAME, add_arguments
 from conformance.exit_codes import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 
 #: The signals that stop a run and have the report of what finished written.
@@ -56,66 +57,8 @@ def _build_parser():
     sub = parser.add_subparsers(dest="command", metavar="{check,checks,references}")
 
     check = sub.add_parser("check", help="run the checks on a target (or the pyproject targets)")
-    check.add_argument("target", nargs="?", help="package.module:ClassName or path/to/file.py:ClassName")
-    check.add_argument("--kwargs", default=None, help="constructor kwargs as a JSON object "
-                       "(Keras objects in Keras's serialized form, {\"class_name\": ..., \"config\": ...})")
-    check.add_argument("--kwargs-factory", default=None, metavar="MODULE:FUNCTION",
-                       help="a function returning more constructor kwargs, called for each instance")
-    check.add_argument("--loss-output", action="append", default=None, metavar="OUTPUT",
-                       help="an output the training-based checks put a loss on (a path such as "
-                            "0, logits or 1.cache; default: every float output with a batch axis)")
-    check.add_argument("--unbatched-output", action="append", default=None, metavar="OUTPUT",
-                       help="an output with no batch axis that the checker cannot tell apart")
-    check.add_argument("--float32-output", action="append", default=None, metavar="OUTPUT",
-                       help="an output kept in float32 under mixed precision by design (a float32 "
-                            "residual stream, box coordinates); --trait float32_outputs: all of them")
-    check.add_argument("--input", action=_OrderedInput, dest="inputs", default=None,
-                       metavar="[NAME=]SHAPE[:DTYPE][@LOW..HIGH][!MARK]",
-                       help="one input, batch first: 3,7 (positional; several make a list), "
-                            "query=2,5,8 (a keyword argument), inputs.ids=2,5:int32@0..50 (a key "
-                            "of a dict argument), 2,5:bool (a padding mask); repeat for each input. "
-                            "Marks: !mask (0/1 mask in the dtype given), !mask_of=NAME, !unbatched, "
-                            "!broadcast, !onehot, !tuple")
-    check.add_argument("--input-shape", action=_OrderedInput, dest="inputs", metavar="SHAPE",
-                       help="shorthand for a positional float32 --input, e.g. 3,7")
-    check.add_argument("--call-kwargs", default=None, metavar="JSON",
-                       help='constant keyword arguments of every call, e.g. \'{"use_causal_mask": true}\'')
-    check.add_argument("--reference", default=None, help="reference_models entry to compare against")
-    check.add_argument("--reference-kwargs", default=None, help="kwargs of the reference (default: --kwargs)")
-    check.add_argument("--tier", choices=("fast", "full"), default=None)
-    check.add_argument("--expect-fail", action="append", default=None, metavar="CHECK_ID=REASON")
-    check.add_argument("--format", choices=("text", "json", "junit", "markdown", "html"), default=None)
-    check.add_argument("--output", default=None, metavar="PATH",
-                       help="write the report here (missing folders are created)")
-    loudness = check.add_mutually_exclusive_group()
-    loudness.add_argument("-v", "--verbose", action="store_true",
-                          help="list every check, and let TensorFlow's own log lines through")
-    loudness.add_argument("-q", "--quiet", action="store_true",
-                          help="only one summary line per target, no progress display")
-    check.add_argument("--trait", action="append", default=None, metavar="TRAIT",
-                       help="declare a trait the checker cannot detect (see `checks`)")
-    check.add_argument("--strict", action="store_true", help="an unexpected pass fails the run")
-    check.add_argument("--timeout", type=float, default=None, help="seconds per check (default 180)")
-    check.add_argument("--target-timeout", type=float, default=None, metavar="SECONDS",
-                       help="seconds for all the checks of one target; when they run out, its "
-                            "remaining checks are errors saying so (pyproject key: target_timeout)")
-    check.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS",
-                       help="seconds for the whole run; when they run out, what is left is reported "
-                            "as not run and the exit code is 5 unless a check failed "
-                            "(pyproject key: run_timeout)")
-    check.add_argument("--check", action="append", default=None, dest="only_checks", metavar="CHECK_ID",
-                       help="run only this check (repeat for several; see `checks` for the ids)")
-    check.add_argument("--family", action="append", default=None, dest="only_families", metavar="FAMILY",
-                       help="run only the checks of this family (repeat for several)")
-    check.add_argument("--config", default="pyproject.toml",
-                       help="pyproject.toml read when no TARGET is given")
-    check.add_argument("--jobs", type=int, default=None, metavar="N",
-                       help="check the targets in N worker processes, one report in target "
-                            "order (default 1: all in this process; pyproject key: jobs)")
-    check.add_argument("--isolate", action="store_true",
-                       help="check each target in a worker process, so that os._exit or a crash "
-                            "in native code in the code under test is that target's error row "
-                            "(costs one process start)")
+    check.add_argument("target", nargs="?", help=BY_NAME["target"].help)
+    add_arguments(check, _OrderedInput)
 
     sub.add_parser("checks", help="list the catalogue of checks: id, family, contract")
     sub.add_parser("references", help="list the reference implementations")

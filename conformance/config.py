@@ -7,22 +7,10 @@ import math
 import os
 from dataclasses import dataclass, field
 
-#: The keys a ``[[tool.keras-conformance.targets]]`` entry may hold.
-TARGET_KEYS = ("target", "kwargs", "inputs", "input_shapes", "call_kwargs", "reference",
-               "reference_kwargs", "expect_fail", "traits", "tier", "strict", "timeout",
-               "target_timeout") + ("kwargs_factory", "loss_outputs", "unbatched_outputs",
-                                     "float32_outputs")
-#: The keys the ``[tool.keras-conformance]`` table itself may hold.
-TABLE_KEYS = ("targets", "tier", "format", "output", "strict", "timeout", "target_timeout",
-              "run_timeout", "jobs")
-#: The report formats (``--format``, ``format`` in the table).
-FORMATS = ("text", "json", "junit", "markdown", "html")
-#: Seconds each check may take unless told otherwise.
-DEFAULT_TIMEOUT = 180.0
-
-
-class UsageError(Exception):
-    """What the user asked for cannot be done as asked (exit code 2, one line)."""
+from conformance.options import (  # noqa: F401 - UsageError and the validators are used from here too
+    DEFAULT_TIMEOUT, FORMATS, PASSED_THROUGH, TABLE_KEYS, TARGET_FLAGS, TARGET_KEYS, UsageError, positive_jobs, positive_seconds,
+    report_format, validated,
+)
 
 
 def refuse_unknown_keys(given, known, where):
@@ -38,23 +26,6 @@ def refuse_unknown_keys(given, known, where):
     raise UsageError(f"{where}: unknown key(s) {', '.join(hints)}; known keys: {', '.join(known)}")
 
 
-def positive_seconds(value, where):
-    """``value`` as seconds; a usage error unless it is a positive, finite number (the
-    same rule for the command-line options and the pyproject keys)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0:
-        raise UsageError(f"{where} takes a positive number of seconds, got {value!r}")
-    return float(value)
-
-
-def report_format(value, where):
-    if value not in FORMATS:
-        close = difflib.get_close_matches(str(value), FORMATS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise UsageError(f"{where} must be one of {', '.join(FORMATS)}, got {value!r}{hint}")
-    return value
-
-
 def json_object(text, option):
     """The JSON object ``text`` given to ``option``; a usage error if it is not one."""
     try:
@@ -67,15 +38,18 @@ def json_object(text, option):
 
 
 def _shape(text):
+    """A ``--input-shape`` value: a positional float32 input, read by the input grammar."""
+    from conformance.inputs import InputError, TensorInput, parse_input
+
     try:
-        shape = tuple(int(part) for part in str(text).split(","))
-    except ValueError:
+        spec = parse_input(text)
+    except InputError as exc:
         raise UsageError(f"--input-shape takes comma-separated positive integers with the batch "
-                         f"first, e.g. 3,7; got {text!r}") from None
-    if len(shape) < 2 or min(shape) < 1:
-        raise UsageError(f"--input-shape needs a batch size and at least one more positive "
-                         f"dimension, got {text!r}")
-    return shape
+                         f"first, e.g. 3,7; {exc}") from None
+    if spec != TensorInput(spec.shape):
+        raise UsageError(f"--input-shape takes a shape only, e.g. 3,7 (for names, dtypes and "
+                         f"marks use --input); got {text!r}")
+    return spec.shape
 
 
 def expected_failures(items):
@@ -229,9 +203,7 @@ def pending_from_entry(entry, defaults, base_dir=None):
     if unknown:
         raise UsageError(f"unknown trait(s) {', '.join(sorted(unknown))}; declarable: "
                          f"{', '.join(sorted(DECLARABLE_TRAITS))}")
-    tier = entry.get("tier", defaults.get("tier", "fast"))
-    if tier not in ("fast", "full"):
-        raise UsageError(f"{target}: tier must be 'fast' or 'full', got {tier!r}")
+    tier = validated("tier", entry.get("tier", defaults.get("tier", "fast")), f"{target}: tier")
     expected = entry.get("expect_fail") or {}
     if not isinstance(expected, dict):
         raise UsageError(f"{target}: expect_fail must be a table of check id = reason")
@@ -252,8 +224,7 @@ def pending_from_entry(entry, defaults, base_dir=None):
         timeout=timeout,
         label=target,
         import_path=target,
-        **{key: entry[key] for key in ("kwargs_factory", "loss_outputs", "unbatched_outputs",
-                                       "float32_outputs") if entry.get(key)},
+        **{key: entry[key] for key in PASSED_THROUGH if entry.get(key)},
     )
     return PendingTarget(target=target, fields=fields, target_timeout=target_timeout)
 
@@ -290,6 +261,17 @@ def spec_from_entry(entry, defaults, base_dir=None):
 def _command_line_inputs(given):
     """``--input`` and ``--input-shape`` values, in the order given, as input descriptions."""
     return [text if option == "input" else _shape(text) for option, text in given or []]
+
+
+#: How a target option's command-line value becomes its pyproject form (the others are the same).
+_FROM_COMMAND_LINE = {
+    "kwargs": lambda text: json_object(text, "--kwargs") if text else {},
+    "inputs": lambda given: _command_line_inputs(given),
+    "call_kwargs": lambda text: json_object(text, "--call-kwargs") if text else None,
+    "reference_kwargs": lambda text: json_object(text, "--reference-kwargs") if text else None,
+    "expect_fail": lambda items: expected_failures(items),
+    "traits": lambda names: names or [],
+}
 
 
 @dataclass
@@ -341,32 +323,15 @@ def run_options(args):
         fmt = args.format or report_format(section.get("format", "text"), f"format in {where}")
         return RunOptions(targets, fmt, args.output or section.get("output"),
                           run_timeout or table_seconds("run_timeout"))
-    entry = {
-        "target": args.target,
-        "kwargs": json_object(args.kwargs, "--kwargs") if args.kwargs else {},
-        "inputs": _command_line_inputs(args.inputs),
-        "call_kwargs": json_object(args.call_kwargs, "--call-kwargs") if args.call_kwargs else None,
-        "reference": args.reference,
-        "reference_kwargs": (
-            json_object(args.reference_kwargs, "--reference-kwargs") if args.reference_kwargs else None
-        ),
-        "expect_fail": expected_failures(args.expect_fail),
-        "traits": args.trait or [],
-        "kwargs_factory": args.kwargs_factory, "loss_outputs": args.loss_output,
-        "unbatched_outputs": args.unbatched_output,
-        "float32_outputs": getattr(args, "float32_output", None),
-    }
+    entry = {"target": args.target}
+    for option in TARGET_FLAGS:
+        if option.name != "input_shapes":  # --input-shape joins --input's ordered list
+            read = _FROM_COMMAND_LINE.get(option.name)
+            value = getattr(args, option.attribute, None)
+            entry[option.name] = value if read is None else read(value)
     if args.reference_kwargs and not args.reference:
         raise UsageError("--reference-kwargs needs --reference")
     return RunOptions([pending_from_entry(entry, defaults)], args.format or "text", args.output, run_timeout)
-
-
-def positive_jobs(value, where):
-    """``value`` as a number of worker processes; a one-line usage error unless it is a
-    positive integer."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{where} takes a positive whole number of worker processes, got {value!r}")
-    return value
 
 
 def jobs_from_args(args):

@@ -215,3 +215,82 @@ def test_a_passing_run_prints_no_tensorflow_start_up_line():
     for marker in ("oneDNN", "cpu_feature_guard", "absl::InitializeLog", "XLA"):
         assert marker not in completed.stderr
     assert completed.stderr.splitlines() == ["keras-conformance: [1/1] checking keras.layers:Dense"]
+
+
+# -- one options model: the command line, pyproject and CheckSpec -----------------------------
+
+
+def _pending_inputs(argv):
+    from conformance.config import run_options
+
+    args = cli._build_parser().parse_args(cli._attach_signed_values(argv))
+    return [pending.fields["inputs"] for pending in run_options(args).targets]
+
+
+@pytest.mark.parametrize("table_line", ['inputs = ["3"]', "input_shapes = [[3]]"])
+def test_pyproject_inputs_read_with_the_input_grammar_of_the_command_line(tmp_path, table_line):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(textwrap.dedent(f"""
+        [[tool.keras-conformance.targets]]
+        target = "keras.layers:Dense"
+        {table_line}
+    """))
+    from_table = _pending_inputs(["check", "--config", str(config)])
+    from_input = _pending_inputs(["check", "keras.layers:Dense", "--input", "3"])
+    from_shape = _pending_inputs(["check", "keras.layers:Dense", "--input-shape", "3"])
+    assert from_table == from_input == from_shape
+    assert from_input[0].texts() == ["3"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("3,7:int32", "--input-shape takes a shape only"),
+    ("q=3,7", "--input-shape takes a shape only"),
+    ("3,0", "every size must be a positive integer"),
+])
+def test_input_shape_takes_only_a_shape(value, message):
+    from conformance.config import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        _pending_inputs(["check", "keras.layers:Dense", "--input-shape", value])
+
+
+def test_every_option_is_declared_once_and_the_parser_and_pyproject_keys_come_from_it():
+    import dataclasses
+
+    from conformance import config, options
+    from conformance.spec import CheckSpec
+
+    names = [option.name for option in options.OPTIONS]
+    assert len(names) == len(set(names))
+    parser = cli._build_parser()
+    check = parser._subparsers._group_actions[0].choices["check"]
+    parsed_flags = {flag for action in check._actions for flag in action.option_strings} - {"-h", "--help"}
+    declared_flags = [flag for option in options.OPTIONS for flag in option.flags]
+    assert sorted(parsed_flags) == sorted(declared_flags)
+    assert len(declared_flags) == len(set(declared_flags))
+    assert config.TARGET_KEYS == tuple(o.name for o in options.OPTIONS if o.target)
+    assert config.TABLE_KEYS == ("targets",) + tuple(o.name for o in options.OPTIONS if o.table)
+    spec_fields = {f.name for f in dataclasses.fields(CheckSpec)}
+    assert {o.spec for o in options.OPTIONS if o.spec} <= spec_fields
+    # every per-target flag reaches the target entry the pyproject form is read from
+    args = parser.parse_args(["check", "keras.layers:Dense", "--input", "3,7"])
+    for option in options.TARGET_FLAGS:
+        assert hasattr(args, option.attribute), option.name
+
+
+def test_an_unknown_pyproject_key_is_refused_with_the_closest_declared_one(tmp_path, capsys):
+    config = tmp_path / "pyproject.toml"
+    config.write_text(textwrap.dedent("""
+        [tool.keras-conformance]
+        run_timout = 5
+
+        [[tool.keras-conformance.targets]]
+        target = "keras.layers:Dense"
+        inputs = ["3,7"]
+        float32_output = ["0"]
+    """))
+    code, _, err = run(capsys, "check", "--config", str(config))
+    assert code == 2 and "did you mean 'run_timeout'?" in err
+    config.write_text(config.read_text().replace("run_timout = 5", "run_timeout = 5"))
+    code, _, err = run(capsys, "check", "--config", str(config))
+    assert code == 2 and "did you mean 'float32_outputs'?" in err

@@ -194,16 +194,6 @@ class TensorInput:
             out += f"@{_number(self.low)}..{_number(self.high)}"
         return out + "".join(f"!{mark}" for mark in self.marks)
 
-    def _replace(self, **changes):
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        fields.update(changes)
-        return TensorInput(**fields)
-
-    def with_batch(self, batch_size):
-        if not self.batched:
-            return self
-        return self._replace(shape=(batch_size,) + self.shape[1:])
-
     # -- drawing ---------------------------------------------------------------------------
 
     def draw(self, rng, batch_size=None, float_dtype=None, scale=1.0):
@@ -481,12 +471,6 @@ class CallInputs:
             described += " with " + ", ".join(f"{k}={v!r}" for k, v in self.call_kwargs.items())
         return described
 
-    def to_dict(self):
-        return {"inputs": self.texts(), "call_kwargs": dict(self.call_kwargs)}
-
-    def with_batch(self, batch_size):
-        return CallInputs([spec.with_batch(batch_size) for spec in self.inputs], self.call_kwargs)
-
     # -- drawing -----------------------------------------------------------------------------
 
     def draw(self, batch_size=None, seed=0, float_dtype=None, scale=1.0):
@@ -610,9 +594,14 @@ class CallInputs:
             return False
         if any(spec.as_tuple for spec in self.inputs):
             return False
-        if self.positional_only:
-            return True
-        return all(spec.argument == call_signature_first for spec in self.inputs)
+        return len(self.first_argument_keys(call_signature_first)) == len(self.keys)
+
+    def first_argument_keys(self, call_signature_first):
+        """The keys of the inputs that make up the call's first argument: the positional
+        inputs if any, else those given as ``call_signature_first`` (the name of ``call``'s
+        first parameter) or as its keys."""
+        positional = [key for key, spec in self if spec.name is None]
+        return positional or [key for key, spec in self if spec.argument == call_signature_first]
 
     def first_argument(self, values):
         """The value of the call's first argument, when :meth:`first_argument_only` holds."""

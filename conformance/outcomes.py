@@ -21,10 +21,6 @@ class NotApplicable(Exception):
     """The contract does not apply to this target (reported as skipped, with the reason)."""
 
 
-class TargetUnusable(Exception):
-    """The target could not even be constructed or called, so no contract was checked."""
-
-
 def expect(condition, expected, seen, hint=None):
     """Raise :class:`ContractViolation` unless ``condition`` holds."""
     if not condition:

@@ -155,6 +155,16 @@ class CheckSpec:
         """The names of ``call``'s parameters, ``self`` left out."""
         return list(inspect.signature(self.cls.call).parameters)[1:]
 
+    @property
+    def first_call_parameter(self):
+        """The name of ``call``'s first parameter (``self`` left out), or None."""
+        parameters = self.call_parameters()
+        return parameters[0] if parameters else None
+
+    def first_argument_keys(self):
+        """The keys of the inputs that make up the call's first argument."""
+        return self.inputs.first_argument_keys(self.first_call_parameter)
+
     def call_accepts(self, argument):
         """Whether ``call`` declares ``argument`` (``training``, ``mask``...)."""
         return argument in self.call_parameters()
@@ -189,6 +199,11 @@ class CheckSpec:
         """Example inputs ``{key: array}`` (see :meth:`CallInputs.draw`)."""
         return self.inputs.draw(batch_size=batch_size, seed=seed, float_dtype=float_dtype, scale=scale)
 
+    def example_tensors(self, seed=0, float_dtype=None):
+        """Example inputs drawn with ``seed`` as ``{key: tensor}``, float inputs cast to
+        ``float_dtype`` if given."""
+        return self.inputs.as_tensors(self.draw(seed=seed), float_dtype=float_dtype)
+
     def call(self, target, values, **extra):
         """``target`` (the instance, or a model of it from :meth:`model_of`) called on
         ``values`` as the spec says, with ``extra`` keywords such as ``training``."""
@@ -200,8 +215,7 @@ class CheckSpec:
     def feeds_model_directly(self):
         """Whether a model target takes the inputs as its first argument alone (so ``fit``
         can feed it) rather than through a Functional wrapper."""
-        parameters = self.call_parameters()
-        return self.is_model and self.inputs.first_argument_only(parameters[0] if parameters else None)
+        return self.is_model and self.inputs.first_argument_only(self.first_call_parameter)
 
     def model_of(self, instance):
         """``instance`` itself if it is a model ``fit`` can feed, else a Functional model

@@ -208,7 +208,7 @@ def test_unbatched_inputs_are_constants_never_sliced_or_rebatched():
     assert np.array_equal(first["table"], other["table"]) and other["gate"].shape == (1, 1, 3)
     taken = inputs.slice_batch(first, [2, 0])
     assert taken["input_0"].shape[0] == 2 and np.array_equal(taken["table"], first["table"])
-    assert inputs.with_batch(2).spec_of("table").shape == (5, 3)
+    assert inputs.draw(batch_size=2)["table"].shape == (5, 3)
     assert set(inputs.model_structure(first)) == {"input_0"} and inputs.float_keys == ["input_0"]
     assert inputs.tensor_specs()["table"].shape.as_list() == [5, 3]
     with pytest.raises(InputError, match="at least one input"):
@@ -259,3 +259,14 @@ def test_keyword_inputs_arrive_as_tensors():
     inputs = CallInputs(["query=2,3", "key=2,5"])
     inputs.call(ReadsKeyShape(), inputs.draw(seed=0))
     assert tf.is_tensor(seen["key"]) and not isinstance(seen["key"], np.ndarray)
+
+
+def test_the_first_argument_is_the_positional_inputs_else_the_first_parameter_given_by_name():
+    positional = CallInputs(["3,7", "mask=3,7:bool"])
+    assert positional.first_argument_keys("inputs") == ["input_0"]
+    assert not positional.first_argument_only("inputs")  # the mask is a second argument
+    by_name = CallInputs(["inputs.ids=3,7:int32@0..9", "inputs.mask=3,7:bool", "cache=3,2"])
+    assert by_name.first_argument_keys("inputs") == ["inputs.ids", "inputs.mask"]
+    assert by_name.first_argument_keys("query") == []
+    whole = CallInputs(["query=2,5,8"])
+    assert whole.first_argument_keys("query") == ["query"] and whole.first_argument_only("query")

@@ -47,7 +47,7 @@ def built_in_float64(spec, seed=1):
     compat.set_global_policy("float64")
     compat.keras.utils.set_random_seed(seed)  # the same point, so the same numbers, every run
     layer = spec.new()
-    inputs = spec.inputs.as_tensors(spec.draw(seed=seed), float_dtype="float64")
+    inputs = spec.example_tensors(seed=seed, float_dtype="float64")
     spec.call(layer, inputs, training=False)
     return layer, inputs
 

@@ -14,14 +14,12 @@ def _side_keys(spec):
     """Float inputs that go to another argument than call's first: Keras 2 autocasts only
     the first argument, so in a model these arrive already in the compute dtype, from the
     layers that made them."""
-    parameters = spec.call_parameters()
-    first = parameters[0] if parameters else None
     return [key for key in spec.inputs.float_keys
-            if spec.inputs.spec_of(key).argument not in (None, first)]
+            if spec.inputs.spec_of(key).argument not in (None, spec.first_call_parameter)]
 
 
 def _inputs_under(spec, input_dtype, side_dtype=None):
-    inputs = spec.inputs.as_tensors(spec.draw(seed=1), float_dtype=input_dtype)
+    inputs = spec.example_tensors(seed=1, float_dtype=input_dtype)
     if side_dtype is not None:
         import tensorflow as tf
 

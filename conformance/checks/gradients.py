@@ -127,7 +127,7 @@ def check_gradients_nonzero(spec):
     problems, weights, layer, inputs = None, None, None, None
     for attempt in range(_ATTEMPTS):
         layer, weights = _fresh_layer(spec, attempt)
-        inputs = spec.inputs.as_tensors(spec.draw(seed=1 + attempt))
+        inputs = spec.example_tensors(seed=1 + attempt)
         found = _gradient_problems(spec, layer, inputs, weights, training=False)
         if found:  # a weight may legitimately act in training only (a learned noise scale)
             in_training = _gradient_problems(spec, layer, inputs, weights, training=True)
@@ -376,7 +376,7 @@ def check_fit_updates_trainable_weights(spec):
     unchanged &= still
     if unchanged:
         layer, weights = _fresh_layer(spec, _ATTEMPTS - 1)
-        inputs = spec.inputs.as_tensors(spec.draw(seed=1))
+        inputs = spec.example_tensors(seed=1)
         unreached, zero = _without_gradient(spec, layer, inputs, weights, training=True)
         _, unused = _judge_unreached(spec, layer, inputs, weights, unchanged & unreached, unchanged & zero)
         unchanged -= unused

@@ -31,7 +31,7 @@ _NOISE_CAP = 1e-3
 
 
 def _tensors(spec, seed):
-    return spec.inputs.as_tensors(spec.draw(seed=seed))
+    return spec.example_tensors(seed=seed)
 
 
 def _nudged(spec, values, seed):

@@ -33,11 +33,8 @@ def claims_mask_support(layer):
 
 def _first_key(spec):
     """The input key of the call's first argument, when it is a single tensor; else None."""
-    parameters = spec.call_parameters()
-    first = parameters[0] if parameters else None
-    positional = [key for key, s in spec.inputs if s.name is None]
-    keys = positional or [key for key, s in spec.inputs if s.name == first]
-    return keys[0] if len(keys) == 1 else None
+    keys = spec.first_argument_keys()
+    return keys[0] if len(keys) == 1 and spec.inputs.spec_of(keys[0]).item is None else None
 
 
 class _Masked:
@@ -50,7 +47,7 @@ class _Masked:
     def with_mask(cls, spec, seed=1):
         """The declared ``mask`` input attached to the first argument, or else a padding
         mask over the time axis of a float sequence; not applicable without either."""
-        values = spec.inputs.as_tensors(spec.draw(seed=seed))
+        values = spec.example_tensors(seed=seed)
         first_key = _first_key(spec)
         if first_key is None:
             raise NotApplicable("the first call argument is not a single tensor to attach a mask to")
@@ -71,7 +68,7 @@ class _Masked:
 
     @classmethod
     def without_mask(cls, spec, seed=1):
-        return cls(spec.inputs.as_tensors(spec.draw(seed=seed)), _first_key(spec), None, "no input mask")
+        return cls(spec.example_tensors(seed=seed), _first_key(spec), None, "no input mask")
 
     def attached(self):
         """A fresh copy of the inputs whose first argument carries the mask (if any)."""
@@ -312,9 +309,7 @@ def _takes_mask_argument(spec):
     """How the layer takes its mask as an argument, or None: ``call`` takes the mask of its
     first input (``mask``, or ``<first>_mask`` as ``query_mask``), or the call is given a
     mask explicitly (``padding_mask=``, ``[x, attention_mask]``, ``inputs.padding_mask``)."""
-    parameters = spec.call_parameters()
-    first = parameters[0] if parameters else None
-    named = [p for p in parameters if p in ("mask", f"{first}_mask")]
+    named = [p for p in spec.call_parameters() if p in ("mask", f"{spec.first_call_parameter}_mask")]
     if named:
         return f"call() takes {named[0]}"
     explicit = [s.name or key for key, s in spec.inputs if s.is_mask and s.name != "mask"]

@@ -72,6 +72,12 @@ class Option:
     default: object = None
     group: Optional[str] = None  # options of one group exclude each other on the command line
     passes_through: bool = False  # given to CheckSpec as written, with no reading of its own
+    api: Optional[str] = None  # the argument of runner.check_layer, when not ``spec``
+
+    @property
+    def api_argument(self):
+        """The argument of :func:`conformance.runner.check_layer` it is, or None."""
+        return self.api or self.spec
 
     @property
     def attribute(self):
@@ -144,11 +150,11 @@ OPTIONS = (
     Option("timeout", flags=("--timeout",), table=True, target=True, spec="timeout",
            validate=positive_seconds, default=DEFAULT_TIMEOUT, cli={"type": float},
            help="seconds per check (default 180)"),
-    Option("target_timeout", flags=("--target-timeout",), table=True, target=True,
+    Option("target_timeout", flags=("--target-timeout",), table=True, target=True, api="target_timeout",
            validate=positive_seconds, cli={"type": float, "metavar": "SECONDS"},
            help="seconds for all the checks of one target; when they run out, its "
                 "remaining checks are errors saying so (pyproject key: target_timeout)"),
-    Option("run_timeout", flags=("--run-timeout",), table=True, validate=positive_seconds,
+    Option("run_timeout", flags=("--run-timeout",), table=True, validate=positive_seconds, api="run_timeout",
            cli={"type": float, "metavar": "SECONDS"},
            help="seconds for the whole run; when they run out, what is left is reported "
                 "as not run and the exit code is 5 unless a check failed "

@@ -356,6 +356,10 @@ def check_layer(
     label=None,
     target_timeout=None,
     run_timeout=None,
+    kwargs_factory=None,
+    loss_outputs=None,
+    unbatched_outputs=(),
+    float32_outputs=(),
 ):
     """Check one layer or model class against every contract; returns a :class:`Report`.
 
@@ -365,7 +369,9 @@ def check_layer(
     ``input_shapes``, the shorthand for positional float inputs, e.g. ``[(3, 7)]``.
     ``reference`` names an entry of ``reference_models`` to compare against.
     ``timeout`` is the seconds each check may take; ``target_timeout`` and ``run_timeout``
-    budget all the checks (the same here, as there is one target).
+    budget all the checks (the same here, as there is one target). ``kwargs_factory``,
+    ``loss_outputs``, ``unbatched_outputs`` and ``float32_outputs`` are
+    :class:`~conformance.spec.CheckSpec`'s.
     """
     for name, value in (("timeout", timeout), ("target_timeout", target_timeout),
                         ("run_timeout", run_timeout)):
@@ -386,6 +392,10 @@ def check_layer(
         timeout=timeout,
         label=label,
         import_path=import_path,
+        kwargs_factory=kwargs_factory,
+        loss_outputs=loss_outputs,
+        unbatched_outputs=unbatched_outputs,
+        float32_outputs=float32_outputs,
     )
     if reference is not None:
         spec.reference_entry()  # unknown names fail here, before any check runs

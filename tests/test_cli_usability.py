@@ -272,6 +272,12 @@ def test_every_option_is_declared_once_and_the_parser_and_pyproject_keys_come_fr
     assert config.TABLE_KEYS == ("targets",) + tuple(o.name for o in options.OPTIONS if o.table)
     spec_fields = {f.name for f in dataclasses.fields(CheckSpec)}
     assert {o.spec for o in options.OPTIONS if o.spec} <= spec_fields
+    import inspect
+
+    from conformance.runner import check_layer
+
+    api = set(inspect.signature(check_layer).parameters)
+    assert {o.api_argument for o in options.OPTIONS if o.api_argument} <= api
     # every per-target flag reaches the target entry the pyproject form is read from
     args = parser.parse_args(["check", "keras.layers:Dense", "--input", "3,7"])
     for option in options.TARGET_FLAGS:

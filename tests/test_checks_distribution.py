@@ -23,6 +23,7 @@ from conformance.runner import run_check, run_spec
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import distribution as broken
 from examples.tricky_good import distribution as tricky
+from examples.tricky_good import inputs_outputs
 from examples.tricky_good.construction_graph import DropPath
 from keras_compat import keras
 from tests.family_contract import family_tests
@@ -105,6 +106,34 @@ def test_declared_per_replica_statistics_are_compared_with_the_replicas_own_step
     assert not _problems(_example(broken.BatchCentring, traits={"per_replica_statistics"}))
 
 
+def _inputs_outputs(label):
+    case = dict(inputs_outputs.CASES[label])
+    cls = case.pop("cls")
+    return CheckSpec(cls, label=f"tricky_good:{label}", tier="full",
+                     import_path=f"{inputs_outputs.__name__}:{cls.__name__}", **case)
+
+
+#: Correct layers off the batch: an anchor table output (no loss on it; predict returns it
+#: once per replica), a table input (whole in each replica), a loss on named outputs only,
+#: in-batch logits (batch_dependent: no fit comparison, saved as built).
+OFF_THE_BATCH = ["AnchoredBoxes", "AddPositionTable", "NestedHeadsLossOnHeads", "InBatchLogits"]
+
+
+@pytest.mark.parametrize("label", OFF_THE_BATCH)
+def test_inputs_and_outputs_off_the_batch_fail_no_check(label):
+    results = [run_check(check_id, _inputs_outputs(label)) for check_id in CHECKS]
+    assert not [f"{r.check}: {r.message}" for r in results if r.status not in ("passed", "skipped")]
+    assert [r.status for r in results].count("passed") >= 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(inputs_outputs.CASES))
+def test_every_tricky_input_and_output_fails_no_check(label):
+    distribution.prefetch([_inputs_outputs(label) for label in inputs_outputs.CASES])
+    results = [run_check(check_id, _inputs_outputs(label)) for check_id in CHECKS]
+    assert not [f"{r.check}: {r.message}" for r in results if r.status not in ("passed", "skipped")]
+
+
 #: What the default run checks in a worker process: one process for them all.
 DEFAULT_TARGETS = (
     [CheckSpec(cls, inputs=inputs, kwargs=kwargs, **broken.SPEC_OPTIONS[cls])
@@ -112,11 +141,13 @@ DEFAULT_TARGETS = (
     + [param.values[0] for param in PASSING]
     + [_example(broken.SamplesAndStepsCounted),
        _example(broken.BatchCentring, traits={"per_replica_statistics"})]
+    + [_inputs_outputs(label) for label in OFF_THE_BATCH]
 )
 _USING_DEFAULT_TARGETS = {
     "test_check_fails_its_broken_layer", "test_failures_name_the_replicas_and_the_difference",
     "test_correct_targets_pass_every_check", "test_counters_aggregated_to_one_device_pass",
     "test_declared_per_replica_statistics_are_compared_with_the_replicas_own_steps",
+    "test_inputs_and_outputs_off_the_batch_fail_no_check",
 }
 
 

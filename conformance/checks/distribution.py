@@ -13,8 +13,13 @@ A target random in training (dropout, noise) is trained with ``training=False`` 
 comparison, since each replica draws its own random numbers by design. A target with
 per-replica batch statistics (a plain ``BatchNormalization`` inside, or one declaring
 ``per_replica_statistics``) is compared in training with what its replicas' own steps on
-their shards add up to, not with one device. A step that fails on one device as well is not
-a distribution problem: the check is then skipped, naming the family that reports it.
+their shards add up to, not with one device. A target declaring ``batch_dependent`` (each
+replica's samples meet only their shard) or ``inference_only`` has no fit comparison and is
+saved as built. Fit puts its loss on the outputs every training-based check trains
+(``loss_outputs``, else the floating-point outputs along the batch); predict compares the
+outputs along the batch (an anchor table comes back once per replica). A step that fails on
+one device as well is not a distribution problem: the check is then skipped, naming the
+family that reports it.
 """
 
 import contextlib
@@ -26,7 +31,8 @@ import tensorflow as tf
 
 import keras_compat as compat
 from conformance.catalogue import all_checks, contract
-from conformance.checks._common import describe_failure, forward, random_in_training, run_step
+from conformance.checks._common import describe_failure, forward, output_batch_axes, random_in_training, \
+    run_step
 from conformance.distributed import launcher, per_replica, steps
 from conformance.isolation import isolated, scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, expect
@@ -254,11 +260,13 @@ def _random_in_training(spec):
 @_in_replicas
 def check_distributed_fit_matches_one_device(spec, replicas):
     """One ``fit`` step on a global batch split over the replicas gives the loss, trainable weights and non-trainable state of one step on one device."""
+    _declared(spec, "batch_dependent")  # each replica's samples meet only their shard, by design
     inference_only = _random_in_training(spec)
     weights = steps.initial_weights(spec)
     batch = steps.training_batch(spec, weights, replicas.global_batch(spec))
     if not batch.trainable:
-        raise NotApplicable("no floating-point output: there is no loss to fit")
+        raise NotApplicable("no floating-point output with a batch axis to put a loss on "
+                            "(name one with loss_outputs): there is no loss to fit")
     single = steps.model(spec, weights, inference_only=inference_only)
     initial_trainable, initial_state = steps.weights_of(single)
     try:
@@ -299,12 +307,23 @@ def check_distributed_predict_matches_one_device(spec, replicas):
     size = replicas.uneven_batch(spec)
     values = spec.draw(batch_size=size, seed=steps.DATA_SEED + 1)
     try:
-        expected = as_arrays(steps.predict(spec, steps.model(spec, weights), values, size))
+        single = steps.model(spec, weights)
+        expected = as_arrays(steps.predict(spec, single, values, size))
+        along = output_batch_axes(spec, single)
+        batched = [i for i, axes in enumerate(along) if axes == (0,)] if len(along) == len(expected) \
+            else list(range(len(expected)))
     except Exception as exc:  # noqa: BLE001 - not a distribution problem
         _fails_on_one_device_too("predict", "the model family", exc)
+    if not batched:
+        raise NotApplicable("no output along the batch: predict under the strategy returns an "
+                            "output without a batch axis once per replica")
     distributed = run_step(_BUILT_IN_SCOPE, steps.model, spec, weights, replicas)
     seen = run_step(f"predict to run under the strategy on a batch of {size}",
                     lambda: as_arrays(steps.predict(spec, distributed, values, size, replicas)))
+    # predict concatenates what each replica returns: an output without a batch axis (an
+    # anchor table) comes back once per replica, so only the outputs along the batch compare.
+    if len(seen) == len(expected):
+        expected, seen = [expected[i] for i in batched], [seen[i] for i in batched]
     difference = mismatch(expected, seen, _OUTPUTS)
     expect(not difference, f"the single-device outputs of predict on a batch of {size}, which "
                            f"{replicas.count} replicas share unevenly", difference,
@@ -332,9 +351,15 @@ def _save_and_load(spec, built, path, values):
 
 
 def _trained(spec, built, batch, replicas=None):
-    if batch.trainable:  # else saved as built: integer outputs have no loss to fit
+    """``built`` after one fit step, where the target trains: else saved as built (no output
+    has a loss to fit, or a declaration skips the fit contract)."""
+    if batch.trainable and not _fit_declared_away(spec):
         steps.fit_step(spec, built, batch, replicas)
     return built
+
+
+def _fit_declared_away(spec):
+    return spec.has_trait("batch_dependent") or spec.declared_skip("check_distributed_fit_matches_one_device")
 
 
 def _skip_if_one_device_fails_too(spec, weights, batch, path, values):

@@ -28,7 +28,7 @@ def replicas_step(spec, built, batch, replicas, aggregations):
         built.set_weights(start)
         with tf.GradientTape() as tape:
             outputs = spec.call(built, values, training=True)
-            loss = _data_loss(outputs, targets) + sum(built.losses)
+            loss = _data_loss(outputs, targets, batch.losses) + sum(built.losses)
         found = tape.gradient(loss, built.trainable_weights)
         found = [np.zeros(v.shape, "float32") if g is None else np.asarray(tf.convert_to_tensor(g))
                  for g, v in zip(found, built.trainable_weights)]
@@ -43,11 +43,14 @@ def replicas_step(spec, built, batch, replicas, aggregations):
     return steps.Step(float(np.mean(losses)), trainable, non_trainable)
 
 
-def _data_loss(outputs, targets):
-    """The compiled loss: each output's mean squared error, over the positions its Keras
-    mask keeps when it has one (as Keras weighs a masked output's loss), summed."""
+def _data_loss(outputs, targets, losses):
+    """The compiled loss: the mean squared error of each output with a loss, over the
+    positions its Keras mask keeps when it has one (as Keras weighs a masked output's
+    loss), summed."""
     total = 0.0
-    for output, target in zip(flatten(outputs), flatten(targets)):
+    for output, target, loss in zip(*(flatten(s, keep_none=True) for s in (outputs, targets, losses))):
+        if loss is None:
+            continue
         errors = tf.reduce_mean(tf.square(tf.cast(output, "float32") - target), axis=-1)
         mask = compat.keras_mask(output)
         if mask is None:

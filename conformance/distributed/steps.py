@@ -16,8 +16,7 @@ import tensorflow as tf
 
 import keras_compat as compat
 from conformance.inputs import CallInputs
-from conformance.tensors import flatten
-from conformance.wrapping import losses_and_targets
+from conformance.wrapping import losses_and_targets, trained_outputs
 from keras_compat import keras
 
 LEARNING_RATE = 0.05
@@ -156,8 +155,8 @@ class _InInference(keras.layers.Layer):
 
 @dataclass
 class Batch:
-    """The global batch of a fit step: inputs, targets and the losses per output, and
-    whether any output is floating-point (a loss on integer outputs trains nothing)."""
+    """The global batch of a fit step: inputs, targets and the losses per output (None on
+    an output without one), and whether any output carries a loss."""
 
     values: dict
     targets: object
@@ -167,12 +166,14 @@ class Batch:
 
 
 def training_batch(spec, weights, size):
-    """A global batch of ``size`` samples, with random targets shaped like the outputs."""
+    """A global batch of ``size`` samples, with random targets shaped like the outputs, and
+    a loss on the outputs the training-based checks train (those the spec names in
+    ``loss_outputs``, else the floating-point outputs with a batch axis:
+    :func:`~conformance.wrapping.trained_outputs`)."""
     values = spec.draw(batch_size=size, seed=DATA_SEED)
     outputs = spec.call(model(spec, weights), values, training=False)
-    losses, targets = losses_and_targets(outputs, seed=TARGET_SEED)
-    trainable = any(tf.as_dtype(output.dtype).is_floating for output in flatten(outputs))
-    return Batch(values, targets, losses, size, trainable)
+    losses, targets = losses_and_targets(outputs, seed=TARGET_SEED, spec=spec, batch_size=size)
+    return Batch(values, targets, losses, size, bool(trained_outputs(spec, outputs, size)))
 
 
 @dataclass
@@ -225,9 +226,11 @@ def predict(spec, built, values, batch_size, replicas=None):
 
 def call_in_replicas(spec, layer, values, batch_size, replicas, training):
     """``layer`` called on each replica's shard of ``values`` inside ``strategy.run`` in a
-    ``tf.function``, as fit's step calls it."""
+    ``tf.function``, as fit's step calls it (inputs without a batch axis whole)."""
     strategy = replicas.strategy
-    shards = [CallInputs.as_tensors(shard) for shard in replicas.shards(values, batch_size)]
+    batched = {key: values[key] for key in spec.inputs.batched_keys}
+    shards = [CallInputs.as_tensors({key: shard.get(key, value) for key, value in values.items()})
+              for shard in replicas.shards(batched, batch_size)]
     distributed = strategy.experimental_distribute_values_from_function(
         lambda context: shards[context.replica_id_in_sync_group])
 

@@ -21,6 +21,8 @@ DECLARABLE_TRAITS = {
     "float32_outputs": "keeps floating-point outputs in float32 under mixed precision (and "
                        "under float64) by design (a float32 residual stream, box coordinates); "
                        "its variables are still checked",
+    "training_by_default": "a call without a training argument trains by design (call(x, "
+                           "training=True), like Keras's augmentation layers); fit and predict pass it",
     "non_finite_outputs": "outputs may hold infinities or NaN by design (e.g. masked logits of -inf)",
     "per_replica_statistics": "under tf.distribute, training uses statistics of each replica's shard "
                               "of the batch by design (like plain BatchNormalization)",

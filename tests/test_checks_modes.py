@@ -2,7 +2,7 @@
 
 import pytest
 
-from keras_compat import keras
+from keras_compat import KERAS_3, keras
 from conformance.runner import run_check
 from conformance.spec import CheckSpec, spec_for_reference
 from examples.broken_layers import modes as broken
@@ -64,3 +64,19 @@ def test_state_changed_by_a_call_does_not_count_against_other_contracts():
                      "check_batch_independent_inference"):
         result = run_check(check_id, spec)
         assert result.status == "passed", result.message
+
+
+def test_a_plain_call_that_trains_fails_both_inference_checks_unless_declared():
+    """Keras's RandomFlip declares call(data, training=True): layer(x) flips, which one pair of
+    calls can miss (no flip on a batch of 2 a quarter of the time); the trait skips both."""
+    spec = CheckSpec(keras.layers.RandomFlip, [(2, 8, 8, 3)], {"mode": "horizontal", "seed": 7})
+    # Keras 2's RandomFlip draws from a generator it does not hold as a layer variable.
+    checks = ("check_default_call_is_inference",) + (("check_inference_mutates_no_variable",) if KERAS_3 else ())
+    for check in checks:
+        result = run_check(check, spec)
+        assert result.status == "failed", (check, result.message)
+        assert "training_by_default" in result.hint
+    declared = CheckSpec(keras.layers.RandomFlip, [(2, 8, 8, 3)], {"mode": "horizontal", "seed": 7},
+                         traits=("training_by_default",))
+    assert run_check("check_default_call_is_inference", declared).status == "skipped"
+    assert run_check("check_inference_mutates_no_variable", declared).status == "passed"

@@ -111,8 +111,8 @@ OPTIONS = (
     Option("float32_outputs", flags=("--float32-output",), dest="float32_output", target=True,
            spec="float32_outputs", cli={"action": "append", "metavar": "OUTPUT"},
            passes_through=True,
-           help="an output kept in float32 under mixed precision by design (a float32 "
-                "residual stream, box coordinates); --trait float32_outputs: all of them"),
+           help="an output kept in float32 by design under mixed precision and under float64 "
+                "(a float32 residual stream, box coordinates); --trait float32_outputs: all of them"),
     Option("inputs", flags=("--input",), dest="inputs", target=True, spec="inputs",
            cli={"action": "ordered_input", "metavar": "[NAME=]SHAPE[:DTYPE][@LOW..HIGH][!MARK]"},
            help="one input, batch first: 3,7 (positional; several make a list), "

@@ -60,8 +60,9 @@ class CheckSpec:
     instance; its kwargs win. ``loss_outputs`` names the outputs the training-based checks
     put a loss on (default: every floating-point output with a batch axis);
     ``unbatched_outputs`` names outputs without a batch axis that the checks cannot tell
-    apart; ``float32_outputs`` names outputs kept in float32 under mixed precision by design
-    (the trait ``float32_outputs`` declares it for every output). An output is named by
+    apart; ``float32_outputs`` names outputs kept in float32 by design, under mixed
+    precision and float64 (the trait ``float32_outputs`` declares it for every output).
+    An output is named by
     its place in the output structure (``"0"``, ``"logits"``,
     ``"1.cache"``) or its position in the flat list of outputs.
     """

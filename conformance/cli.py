@@ -220,7 +220,7 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
 
     run_budget = Budget(options.run_timeout, "the run") if options.run_timeout is not None else None
     if (jobs > 1 and len(options.targets) > 1) or isolate:
-        _check_in_workers(options, checks, jobs, mode, report, isolate=isolate)
+        _check_in_target_processes(options, checks, jobs, mode, report, isolate=isolate)
         return
     from conformance.interrupts import rearm
     from conformance.isolation import abandoned_count, abandoned_threads_alive, target_scope
@@ -256,7 +256,7 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
     finally:
         progress.close()
     if rest:
-        _check_in_workers(options, checks, 1, mode, report, targets=rest, isolate=True)
+        _check_in_target_processes(options, checks, 1, mode, report, targets=rest, isolate=True)
 
 
 def _not_run(pending, why):
@@ -288,10 +288,10 @@ def _load(pending, naming_is_usage=False):
     return None, failed
 
 
-def _check_in_workers(options, checks, jobs, mode, report, targets=None, isolate=False):
-    """``--jobs``: targets this process could import go to the workers (which import them
-    anew); a target whose import fails here is its error row. Reports arrive in target order;
-    after a signal, the finished ones are kept."""
+def _check_in_target_processes(options, checks, jobs, mode, report, targets=None, isolate=False):
+    """``--jobs`` and ``--isolate``: targets this process could import go to target processes
+    (``parallel.py``'s workers, which import them anew); a target whose import fails here is
+    its error row. Reports arrive in target order; after a signal, the finished ones are kept."""
     from conformance.parallel import run_specs
     from conformance.progress import ParallelProgress
 

@@ -208,9 +208,9 @@ def pending_from_entry(entry, defaults, base_dir=None):
     if not isinstance(expected, dict):
         raise UsageError(f"{target}: expect_fail must be a table of check id = reason")
     _refuse_unknown_expected_failures(expected)
-    timeout = positive_seconds(entry["timeout"], f"timeout of {target}") if "timeout" in entry \
+    timeout = validated("timeout", entry["timeout"], f"timeout of {target}") if "timeout" in entry \
         else defaults.get("timeout", DEFAULT_TIMEOUT)
-    target_timeout = positive_seconds(entry["target_timeout"], f"target_timeout of {target}") \
+    target_timeout = validated("target_timeout", entry["target_timeout"], f"target_timeout of {target}") \
         if "target_timeout" in entry else defaults.get("target_timeout")
     fields = dict(
         inputs=inputs,
@@ -287,7 +287,7 @@ class RunOptions:
 
 def _seconds_option(args, name):
     value = getattr(args, name, None)
-    return None if value is None else positive_seconds(value, "--" + name.replace("_", "-"))
+    return None if value is None else validated(name, value, "--" + name.replace("_", "-"))
 
 
 def run_options(args):
@@ -297,7 +297,7 @@ def run_options(args):
     timeout, target_timeout = _seconds_option(args, "timeout"), _seconds_option(args, "target_timeout")
     run_timeout = _seconds_option(args, "run_timeout")
     if args.format is not None:
-        report_format(args.format, "--format")
+        validated("format", args.format, "--format")
     defaults = {"tier": args.tier or "fast", "strict": args.strict,
                 "timeout": timeout or DEFAULT_TIMEOUT, "target_timeout": target_timeout}
     if args.target is None:
@@ -309,7 +309,7 @@ def run_options(args):
         refuse_unknown_keys(section, TABLE_KEYS, where)
 
         def table_seconds(key):
-            return positive_seconds(section[key], f"{key} in {where}") if key in section else None
+            return validated(key, section[key], f"{key} in {where}") if key in section else None
 
         defaults = {
             "tier": args.tier or section.get("tier", "fast"),
@@ -320,7 +320,7 @@ def run_options(args):
         if not isinstance(section["targets"], list):
             raise UsageError(f"targets in {where} must be an array of tables ([[tool.keras-conformance.targets]])")
         targets = [pending_from_entry(entry, defaults, base_dir) for entry in section["targets"]]
-        fmt = args.format or report_format(section.get("format", "text"), f"format in {where}")
+        fmt = args.format or validated("format", section.get("format", "text"), f"format in {where}")
         return RunOptions(targets, fmt, args.output or section.get("output"),
                           run_timeout or table_seconds("run_timeout"))
     entry = {"target": args.target}
@@ -338,9 +338,9 @@ def jobs_from_args(args):
     """How many worker processes check the targets: ``--jobs``, else the pyproject table's
     ``jobs`` when no TARGET is given, else 1 (every target in this process)."""
     if getattr(args, "jobs", None) is not None:
-        return positive_jobs(args.jobs, "--jobs")
+        return validated("jobs", args.jobs, "--jobs")
     if args.target is None:
         section, _ = read_config(args.config)
         if "jobs" in section:
-            return positive_jobs(section["jobs"], f"jobs in {args.config}")
+            return validated("jobs", section["jobs"], f"jobs in {args.config}")
     return 1

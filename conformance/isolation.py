@@ -93,20 +93,26 @@ def restore(state):
 
 
 @contextlib.contextmanager
-def isolated():
-    """Restore global state and remove scratch directories on exit, even after errors."""
+def isolated(still_wanted=None):
+    """Restore global state and remove scratch directories on exit, even after errors.
+
+    ``still_wanted()``, when given, is asked on exit: a check thread given up on at its
+    timeout answers False and then leaves everything as it is, since its snapshot is stale
+    by the time it returns (a later run's temp folder and policy would be overwritten, and
+    later checks' scratch directories taken for its own)."""
     state = snapshot()
     with _scratch_lock:
         first = len(_scratch_dirs)
     try:
         yield
     finally:
-        restore(state)
-        with _scratch_lock:
-            made_here = _scratch_dirs[first:]
-            del _scratch_dirs[first:]
-        for directory in made_here:
-            shutil.rmtree(directory, ignore_errors=True)
+        if still_wanted is None or still_wanted():
+            restore(state)
+            with _scratch_lock:
+                made_here = _scratch_dirs[first:]
+                del _scratch_dirs[first:]
+            for directory in made_here:
+                shutil.rmtree(directory, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -335,6 +341,7 @@ class _CheckThread:
 
     def __init__(self):
         self.tasks = queue.SimpleQueue()
+        self.given_up = False
         self.thread = threading.Thread(target=self._serve, name="keras-conformance-check", daemon=True)
         self.thread.start()
 
@@ -346,7 +353,7 @@ class _CheckThread:
                 return  # given up on at a timeout: nobody sends it work any more
             func, outcome, done = task
             try:
-                with isolated():
+                with isolated(still_wanted=lambda: not self.given_up):
                     outcome["value"] = func()
             except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread
                 outcome["error"] = exc
@@ -374,6 +381,7 @@ def run_with_timeout(func, timeout, what="a check"):
     runner.tasks.put((func, outcome, done))
     if not done.wait(timeout):
         _check_threads.runner = None
+        runner.given_up = True
         runner.tasks.put(None)  # its thread ends as soon as ``func`` returns, if ever
         with _abandoned_lock:
             _abandoned.append((runner.thread, what, _abandoned_total[0]))

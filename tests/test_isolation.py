@@ -120,3 +120,28 @@ def test_a_check_that_leaves_the_seed_alone_does_not_reset_it(monkeypatch):
     seed = compat.tf_global_seed()[0]
     assert run_check("check_build_runs_once", CheckSpec(Vandal, [(3, 4)])).status == "failed"
     assert compat.tf_global_seed()[0] == seed != 99  # Vandal set 99: the checker put the test's back
+
+
+def test_a_check_thread_given_up_on_does_not_put_back_its_stale_snapshot():
+    """A check thread abandoned at its timeout that returns later (after its run put the temp
+    folder setting back and removed its folder) must not restore the settings it saw when it
+    began: the next run would then make its temp folder inside a folder that is gone."""
+    import threading
+
+    from conformance import isolation
+
+    release = threading.Event()
+    original = tempfile.tempdir
+    run_folder = tempfile.mkdtemp(prefix="keras-conformance-test-")
+    tempfile.tempdir = run_folder  # the setting while the check runs (a run's folder)
+    try:
+        with pytest.raises(isolation.TimedOut):
+            isolation.run_with_timeout(lambda: release.wait(30), 0.2)
+        thread = isolation._abandoned[-1][0]
+    finally:
+        tempfile.tempdir = original  # the run ended and put its setting back
+        os.rmdir(run_folder)
+    release.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert tempfile.tempdir == original

@@ -26,6 +26,7 @@ import warnings
 
 from conformance.config import UsageError, jobs_from_args, run_options
 from conformance.options import BY_NAME, add_arguments
+from conformance import supervisor
 from conformance.exit_codes import EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 
 #: The signals that stop a run and have the report of what finished written.
@@ -227,7 +228,7 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
     from conformance.progress import Progress
     from conformance.runner import run_spec
 
-    progress = Progress(sys.stderr, mode, len(options.targets))
+    progress = supervisor.reporting(Progress(sys.stderr, mode, len(options.targets)), checks)
     rest = []  # the targets left to a fresh process after a check that could not be stopped
     abandoned_before = abandoned_count()  # a Python caller's earlier runs are not this run's
     try:
@@ -243,6 +244,7 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
             with target_scope():  # what its module changed at import does not reach the next
                 spec, failed = _load(pending, naming_is_usage=lone_target)
                 rearm(STOP_SIGNALS)  # its module may have installed handlers of its own
+                supervisor.running(pending.label, supervisor.BUILDING)
                 if failed is not None:
                     report.targets.append(failed)
                     progress(failed.results[0])
@@ -274,6 +276,7 @@ def _load(pending, naming_is_usage=False):
     from conformance.config import TargetImportFailed
     from conformance.report import UNUSABLE_CHECK, CheckResult, TargetReport
 
+    supervisor.running(pending.label, "importing it")
     try:
         return pending.load(), None
     except TargetImportFailed as exc:
@@ -382,6 +385,7 @@ def main(argv=None):
     the process once the report is out, even if the code under test left a thread running."""
     as_command = argv is None
     code = _main(argv)
+    supervisor.finished(code)  # the report is out: whatever ends this process now, it is not lost
     if as_command:
         _end_process_if_held(code)
     return code

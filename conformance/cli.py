@@ -167,6 +167,7 @@ def _run_check_command(args):
     checks = _selected_checks(args)
     if options.output:
         _prepare_output(options.output)
+        supervisor.output(options.output, options.format)
     report = Report()
     mode = choose_mode(sys.stderr, args.quiet,
                        report_on_stdout_is_for_machines=options.format != "text" and not options.output)

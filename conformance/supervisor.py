@@ -101,6 +101,11 @@ def running(target, what):
     _tell("running", target, what)
 
 
+def output(path, fmt):
+    """Tell the supervisor (if any) where the report goes (``--output``) and in which format."""
+    _tell("output", os.path.abspath(path), fmt)
+
+
 def finished(code):
     """Tell the supervisor (if any) that the report is written and the command returns ``code``."""
     _tell("finished", code)
@@ -175,7 +180,7 @@ def supervise(argv):
     finally:
         os.close(progress_w)
         os.close(signal_w)
-    state = {"target": None, "what": None, "code": None, "folder": None}
+    state = {"target": None, "what": None, "code": None, "folder": None, "output": None}
     echoed, forwarded, buffer = set(), set(), b""
     pending = []  # (signal, deadline): got here, waiting to see whether the child got it too
     try:
@@ -237,6 +242,8 @@ def _read_message(line, state):
         state["target"], state["what"] = fields[1], fields[2]
     elif fields[0] == "folder" and len(fields) == 2:
         state["folder"] = fields[1]
+    elif fields[0] == "output" and len(fields) == 3:
+        state["output"] = (fields[1], fields[2])
     elif fields[0] == "finished" and len(fields) == 2:
         state["code"] = fields[1]
 
@@ -262,11 +269,47 @@ def _outcome(returncode, state, argv):
         where = "before it began checking a target"
     else:
         where = f"while checking {state['target']} ({state['what']})"
-    print(f"keras-conformance: error: the checking process {how}, {where}; no report was written",
-          file=sys.stderr, flush=True)
+    line = f"the checking process {how}, {where}"
+    written = "no report was written"
+    if state["output"] is not None:
+        _write_stopped_report(*state["output"], line)
+        written = f"{state['output'][0]} says only that"
+    print(f"keras-conformance: error: {line}; {written}", file=sys.stderr, flush=True)
     if returncode < 0 and -returncode in _FORWARDED:
         return 128 - returncode
     return EXIT_TARGET_UNUSABLE
+
+
+def _write_stopped_report(path, fmt, line):
+    """At ``--output``, instead of a report that would not be this run's: one saying the run
+    was stopped by ``line`` (written here, without the report's renderers, which load Keras)."""
+    stopped = f"keras-conformance: the run was stopped: {line}; no check result was kept"
+    if fmt == "json":
+        import json
+
+        from conformance import __version__
+
+        text = json.dumps({"tool": {"name": "keras-conformance", "version": __version__}, "complete": False,
+                           "stopped": stopped, "targets": []}, indent=2)
+    elif fmt == "junit":
+        from xml.sax.saxutils import quoteattr
+
+        text = ('<?xml version="1.0" encoding="utf-8"?>\n<testsuites name="keras-conformance" tests="1" '
+                f'errors="1">\n  <testsuite name="keras-conformance" tests="1" errors="1">\n    '
+                f'<testcase classname="keras-conformance" name="run">\n      <error message={quoteattr(stopped)}/>'
+                '\n    </testcase>\n  </testsuite>\n</testsuites>')
+    elif fmt == "html":
+        from html import escape
+
+        text = f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>keras-conformance</title></head>" \
+               f"<body><p><strong>{escape(stopped)}</strong></p></body></html>"
+    else:
+        text = stopped
+    try:
+        with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(text + "\n")
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":

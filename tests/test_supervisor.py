@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from xml.etree import ElementTree
 
 from conformance import supervisor
 from conformance.exit_codes import EXIT_TARGET_UNUSABLE
@@ -33,14 +34,19 @@ def test_the_supervisor_imports_nothing_heavy():
     assert not {"tensorflow", "keras", "numpy", "keras_compat", "conformance.config", "conformance.cli"} & loaded
 
 
-def test_os_exit_in_call_is_a_non_zero_exit_naming_the_target(run_env):
+def test_os_exit_in_call_is_a_non_zero_exit_naming_the_target(run_env, tmp_path):
     env, marker, temp, _ = run_env
-    done = subprocess.run(_supervised(f"{PROCESSES}:ExitsHardInCall", "--input-shape", "3,4", "--format", "json"),
+    output = tmp_path / "report.json"
+    output.write_text('{"an old report": "that must not pass for this run\'s"}')
+    done = subprocess.run(_supervised(f"{PROCESSES}:ExitsHardInCall", "--input-shape", "3,4", "--format", "json",
+                                      "--output", str(output)),
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == EXIT_TARGET_UNUSABLE, done.stderr
-    assert ("the checking process exited with status 0 without finishing its report, as os._exit in the "
-            f"code under test does, while checking {PROCESSES}:ExitsHardInCall (building it and calling it "
-            "once") in done.stderr
+    line = ("the checking process exited with status 0 without finishing its report, as os._exit in the "
+            f"code under test does, while checking {PROCESSES}:ExitsHardInCall (building it and calling it once")
+    assert line in done.stderr
+    report = json.loads(output.read_text())
+    assert report["complete"] is False and report["targets"] == [] and line in report["stopped"]
     _assert_nothing_left(marker, temp)
 
 
@@ -69,13 +75,18 @@ def test_os_exit_in_a_check_names_that_check(run_env, tmp_path):
     _assert_nothing_left(marker, temp)
 
 
-def test_a_segfault_in_call_is_a_non_zero_exit_naming_the_crash(run_env):
+def test_a_segfault_in_call_is_a_non_zero_exit_naming_the_crash(run_env, tmp_path):
     env, marker, temp, _ = run_env
-    done = subprocess.run(_supervised(f"{PROCESSES}:SegfaultsInCall", "--input-shape", "3,4"),
+    output = tmp_path / "report.xml"
+    done = subprocess.run(_supervised(f"{PROCESSES}:SegfaultsInCall", "--input-shape", "3,4",
+                                      "--format", "junit", "--output", str(output)),
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == EXIT_TARGET_UNUSABLE, done.stderr
-    assert (f"the checking process was killed by SIGSEGV, a crash in native code, while checking "
-            f"{PROCESSES}:SegfaultsInCall") in done.stderr
+    line = (f"the checking process was killed by SIGSEGV, a crash in native code, while checking "
+            f"{PROCESSES}:SegfaultsInCall")
+    assert line in done.stderr
+    error = ElementTree.parse(output).getroot().find("testsuite/testcase/error")
+    assert line in error.get("message")
     _assert_nothing_left(marker, temp)
 
 

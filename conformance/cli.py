@@ -400,11 +400,13 @@ def _end_process_if_held(code):
     process ends with ``os._exit``, without waiting for that thread."""
     main_thread = threading.main_thread()
     held = [t for t in threading.enumerate() if t is not main_thread and not t.daemon and t.is_alive()]
-    from conformance.isolation import abandoned_threads_alive
-
     # A check thread given up on at its timeout may be running TensorFlow: the interpreter's
     # shutdown can abort under it ("terminate called without an active exception", 134).
-    if not held and not abandoned_threads_alive():
+    # Only a run that imported the isolation module (and TensorFlow) can have one: --help
+    # and usage errors must not import TensorFlow to ask.
+    isolation = sys.modules.get("conformance.isolation")
+    abandoned = isolation is not None and isolation.abandoned_threads_alive()
+    if not held and not abandoned:
         return
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:

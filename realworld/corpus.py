@@ -247,7 +247,9 @@ KERAS = [
                               for check in ("check_graph_matches_eager", "check_xla_matches_eager")}),
     _keras("CenterCrop", {"height": 4, "width": 4}, ["2,8,8,3"], "CenterCrop(height, width)(images)"),
     _keras("RandomFlip", {"mode": "horizontal", "seed": 7}, ["2,8,8,3@0..255"],
-           "RandomFlip(...)(images)  # images: np.random.randint(0, 255, (4, 224, 224, 3))"),
+           "RandomFlip(...)(images)  # images: np.random.randint(0, 255, (4, 224, 224, 3))",
+           traits={"training_by_default": "an augmentation layer: call(data, training=True) makes a "
+                                          "plain layer(x) flip by design; fit and predict pass training"}),
     _keras("Rescaling", {"scale": 1 / 255}, ["2,8,8,3@0..255"], "Rescaling(scale=1./255)(images)"),
     _keras("Normalization", {"mean": 2.0, "variance": 4.0}, ["3,7"],
            "Normalization(mean=..., variance=...)(input_data)  # statistics given instead of adapt()"),

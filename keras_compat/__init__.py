@@ -152,6 +152,19 @@ def safe_deserialization():
         yield
 
 
+_DEFAULT_SAFE_MODE = safe_mode_setting()  # before any user code: what a fresh process has
+
+
+@contextlib.contextmanager
+def default_deserialization():
+    """Deserialize with the safe-mode setting a fresh process has, whatever user code
+    switched before. ``from_config`` outside a load is not a safe-mode load: on Keras 2 it
+    rebuilds a ``Lambda`` from bytecode by default, which ``safe_deserialization`` refuses."""
+    scope = getattr(_serialization_lib(), "SafeModeScope", None)
+    with (scope(_DEFAULT_SAFE_MODE) if scope is not None else contextlib.nullcontext()):
+        yield
+
+
 def backend_settings():
     """Keras's process-wide backend settings a layer may change: floatx, epsilon and the
     image data format (the same functions in Keras 2 and 3)."""

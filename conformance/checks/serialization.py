@@ -186,8 +186,9 @@ def _copy_config(config):
 
 def _rebuild(spec, config):
     """``cls.from_config`` on a copy (Keras 3's Lambda.from_config edits the dict it gets),
-    in safe mode whatever the layer switched (as a plain ``from_config`` call is)."""
-    with compat.safe_deserialization():
+    with the safe-mode setting of a fresh process whatever the layer switched (as a plain
+    ``from_config`` call in a user's program has)."""
+    with compat.default_deserialization():
         return run_step("cls.from_config(layer.get_config()) to rebuild the layer",
                         spec.cls.from_config, _copy_config(config))
 

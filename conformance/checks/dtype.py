@@ -59,6 +59,23 @@ def _float_output_dtypes(outputs):
     return [dtype for _, _, dtype in _float_outputs(outputs)]
 
 
+def _outputs_not_in(outputs, allowed, declared):
+    """``[(path, dtype)]`` of the float outputs whose dtype is not in ``allowed``, a float32
+    output at a ``declared`` position excepted."""
+    return [(path, dtype) for position, path, dtype in _float_outputs(outputs)
+            if dtype not in allowed and not (dtype == "float32" and position in declared)]
+
+
+def _seen_output_dtypes(outputs, wrong):
+    """What a dtype check saw: every float output's dtype, and which were wrong when several."""
+    def seen():
+        listed = f"output dtypes {_float_output_dtypes(outputs)}"
+        if len(_float_outputs(outputs)) < 2:
+            return listed
+        return f"{listed}; not as expected: {', '.join(f'{p}: {d}' for p, d in wrong)}"
+    return seen
+
+
 def _declared_float32(spec, outputs):
     """Positions of the outputs declared kept in float32 (all of them under the trait)."""
     if spec.has_trait("float32_outputs"):
@@ -117,16 +134,13 @@ def check_mixed_precision(spec):
     allowed = {"float16"} | {sub.compute_dtype for sub in compat.sublayers(layer)
                              if sub.dtype_policy.name != "mixed_float16"}
     declared = _declared_float32(spec, outputs)
-    wrong = [(path, dtype) for position, path, dtype in _float_outputs(outputs)
-             if dtype not in allowed and not (dtype == "float32" and position in declared)]
+    wrong = _outputs_not_in(outputs, allowed, declared)
     fed = ("float32 inputs" if compat.autocasts_inputs(layer) else
            "float16 inputs (it sets autocast=False, so it is fed in the compute dtype, as a "
            "model chains it)")
     expect(not wrong, f"float16 outputs (the policy's compute dtype) from {fed}"
            + (f", float32 where declared ({len(declared)} output(s))" if declared else ""),
-           lambda: f"output dtypes {_float_output_dtypes(outputs)}"
-                   + ("" if len(_float_outputs(outputs)) < 2 else
-                      f"; not as expected: {', '.join(f'{p}: {d}' for p, d in wrong)}"),
+           _seen_output_dtypes(outputs, wrong),
            hint="do not cast to float32 or create float32 weights explicitly; use "
                 "self.compute_dtype and add_weight() without a dtype; a layer that keeps an "
                 "output in float32 on purpose (a float32 residual stream, box coordinates) "
@@ -149,13 +163,10 @@ def check_float64_policy(spec):
         raise NotApplicable("declared no_float64")
     layer, outputs, inputs = _built_under("float64", spec, "float64")
     declared = _declared_float32(spec, outputs)
-    wrong = [(path, dtype) for position, path, dtype in _float_outputs(outputs)
-             if dtype != "float64" and not (dtype == "float32" and position in declared)]
+    wrong = _outputs_not_in(outputs, {"float64"}, declared)
     expect(not wrong, "float64 outputs from float64 inputs"
            + (f", float32 allowed where declared ({len(declared)} output(s))" if declared else ""),
-           lambda: f"output dtypes {_float_output_dtypes(outputs)}"
-                   + ("" if len(_float_outputs(outputs)) < 2 else
-                      f"; not as expected: {', '.join(f'{p}: {d}' for p, d in wrong)}"),
+           _seen_output_dtypes(outputs, wrong),
            hint="do not cast to float32 inside call(); use self.compute_dtype; an output kept "
                 "in float32 by design under every policy (box coordinates) is declared: "
                 "--float32-output OUTPUT (one output) or --trait float32_outputs (all)")

@@ -10,6 +10,7 @@ from conformance.catalogue import FAMILIES, all_checks, get_check
 # one is a breaking change. Add new ids here; never edit or delete one.
 STABLE_IDS = [
     "check_no_weights_after_init",
+    "check_constructor_leaves_arguments_unchanged",
     "check_accepts_base_kwargs",
     "check_build_runs_once",
     "check_no_new_state_after_first_call",

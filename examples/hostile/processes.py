@@ -71,6 +71,17 @@ class HangsInChildProcess(_Dense):
         return super().call(inputs)
 
 
+class SleepsUnderAStrategy(_Dense):
+    """Correct on one device; under a tf.distribute strategy (the distribution family's
+    replicas' process) every call sleeps half a minute, so that process outlives any short
+    timeout whatever the machine's speed (SIGTERM ends the sleep)."""
+
+    def call(self, inputs):
+        if tf.distribute.has_strategy():
+            time.sleep(30)
+        return super().call(inputs)
+
+
 #: Set to let every HangsInCall that hangs in this process go on (tests end its thread so).
 RELEASE = threading.Event()
 

@@ -63,12 +63,30 @@ def _become_supervised_child(given):
         return  # set by a user to turn the supervisor off
     if supervisor != os.getppid():
         return
+    _end_with_the_supervisor(supervisor)
     _progress_fd = progress_fd
     os.set_inheritable(progress_fd, False)
     os.set_inheritable(signal_fd, False)
     # Python writes the number of each signal it handles here as it arrives: the supervisor
     # then knows this process got a SIGINT or SIGTERM itself and does not send it again.
     signal.set_wakeup_fd(signal_fd, warn_on_full_buffer=False)
+
+
+def _end_with_the_supervisor(supervisor):
+    """On Linux, have the kernel send this process SIGTERM when the supervisor dies (killed
+    with SIGKILL, it forwards nothing): the run stops as after a SIGTERM, not orphaned. A
+    supervisor that died before the request took effect is caught by looking again."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return  # no prctl here: the supervisor's own signal forwarding is all there is
+    if os.getppid() != supervisor:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _tell(*fields):

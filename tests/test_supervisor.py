@@ -133,3 +133,23 @@ def test_sigterm_to_the_supervisor_alone_reaches_the_command_which_writes_its_pa
 
 def test_sigterm_to_the_whole_group_is_not_sent_twice(run_env):
     _terminated_report(run_env, lambda process: os.killpg(process.pid, signal.SIGTERM))
+
+
+def test_the_command_ends_with_a_supervisor_killed_outright(run_env):
+    """SIGKILL leaves the supervisor no way to forward anything: the command (and the
+    children it started) must still end, not run on as orphans."""
+    env, marker, temp, flags = run_env
+    process = subprocess.Popen(
+        _supervised(f"{PROCESSES}:HangsInChildProcess", "--input-shape", "3,4", "--tier", "full",
+                    "--check", "check_build_runs_once", "--check", "check_fresh_process_load", "--format", "json"),
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_flag(flags, process)
+        os.kill(process.pid, signal.SIGKILL)  # the supervisor only, not its group
+        process.wait(timeout=30)
+        _assert_nothing_left(marker, temp, wait=20.0)
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass

@@ -1,6 +1,7 @@
 """Write the statuses every check gives the broken-layer and known-good sweeps (fast tier)
-to tests/verdicts/<keras>.json, which tests/test_verdicts.py compares against: a speed-up
-must not change a verdict.
+to tests/verdicts/<keras>.json, which tests/test_verdicts.py and tests/test_known_good.py
+compare against: a speed-up must not change a verdict. Each target's label maps to the
+checks that did not pass (``{check id: status}``, possibly empty): a check absent passed.
 
     python scripts/pin_verdicts.py            # the Keras this environment has
 """

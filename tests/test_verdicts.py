@@ -3,9 +3,10 @@ known-good target the status pinned in tests/verdicts/ (fast tier; the known-goo
 statuses are compared in test_known_good.py, which runs it anyway).
 
 The default run pins a sample, the first broken layer of every family (every check on
-each); ``--run-slow`` pins every broken layer. After a deliberate change of verdicts,
-regenerate with ``python scripts/pin_verdicts.py`` on each Keras (tox -e tf215, tf221,
-tf221-legacy) and review the diff.
+each); ``--run-slow`` pins every broken layer. The pins hold each target's non-passing
+statuses (a check absent passed); a target without a pin fails. After a deliberate change
+of verdicts, or to pin a new target, regenerate with ``python scripts/pin_verdicts.py`` on
+each Keras (tox -e tf215, tf221, tf221-legacy) and review the diff.
 """
 
 import pytest
@@ -43,3 +44,8 @@ _SAMPLE = _first_of_each_family(BROKEN)
 )
 def test_broken_layer_verdicts_are_pinned(label):
     assert target_statuses(BROKEN[label]) == pinned_statuses(label)
+
+
+def test_a_target_without_a_pin_fails_and_says_how_to_pin():
+    with pytest.raises(pytest.fail.Exception, match="scripts/pin_verdicts.py"):
+        pinned_statuses("broken:no-family:NoSuchLayer")

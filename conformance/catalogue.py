@@ -33,6 +33,9 @@ class Check:
     tier: str = "fast"
     kinds: tuple = ("layer", "model")
     needs_reference: bool = False
+    #: Declarable traits (:mod:`conformance.traits`) that make the whole check not apply;
+    #: the runner skips it with the first one the target declares.
+    skipped_by: tuple = ()
     #: ``start(spec)``, when given, begins the check's slow part in the background before
     #: its turn (the runner calls it once per run of the check); the check then finishes it.
     start: Optional[Callable] = None
@@ -44,14 +47,21 @@ class Check:
         return self.tier == "fast" or tier == "full"
 
 
-def contract(family, tier="fast", kinds=("layer", "model"), needs_reference=False, start=None):
+def contract(family, tier="fast", kinds=("layer", "model"), needs_reference=False, start=None,
+             skipped_by=()):
     """Register the decorated ``check_<contract>(spec)`` function.
 
     Its docstring's first line is the contract, stated in one sentence. ``tier="full"``
     marks checks that start a subprocess or export a SavedModel. ``kinds`` limits the
     check to layers or models (a ``keras.Model`` subclass counts as a model). ``start``
-    begins the check's work in the background (see :attr:`Check.start`).
+    begins the check's work in the background (see :attr:`Check.start`). ``skipped_by``
+    names the declarable traits under which the check does not apply (in the order their
+    reasons are given).
     """
+    from conformance.traits import DECLARABLE_TRAITS
+
+    if isinstance(skipped_by, str) or set(skipped_by) - set(DECLARABLE_TRAITS):
+        raise ValueError(f"skipped_by takes declarable trait names, got {skipped_by!r}")
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}")
     if tier not in TIERS:
@@ -75,6 +85,7 @@ def contract(family, tier="fast", kinds=("layer", "model"), needs_reference=Fals
             kinds=tuple(kinds),
             needs_reference=needs_reference,
             start=start,
+            skipped_by=tuple(skipped_by),
         )
         return func
 
@@ -101,3 +112,11 @@ def get_check(check_id):
         return _CHECKS[check_id]
     except KeyError:
         raise KeyError(f"unknown check {check_id!r}; see `keras-conformance checks`") from None
+
+
+def checks_skipped_by(trait):
+    """The ids of the registered checks that the declared ``trait`` skips as a whole."""
+    from conformance.traits import TRAINING_BASED_CHECKS
+
+    whole = TRAINING_BASED_CHECKS if trait == "inference_only" else ()
+    return [c.id for c in all_checks() if trait in c.skipped_by or c.id in whole]

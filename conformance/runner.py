@@ -21,6 +21,7 @@ from conformance.outcomes import (
 )
 from conformance.report import UNUSABLE_CHECK, CheckResult, Report, TargetReport, failure_sentence
 from conformance.spec import CheckSpec
+from conformance.traits import declared_skip
 from conformance.tensors import as_arrays, non_finite, undefined_outputs
 
 
@@ -179,6 +180,8 @@ def run_check(check, spec, unusable=None, undefined=None, budgets=()):
         status, fields = "error", {"reason": unusable}
     elif undefined is not None and check.id != undefined[1]:
         status, fields = "skipped", {"reason": f"not run: {undefined[0]} ({undefined[1]} reports it)"}
+    elif declared_skip(check, spec) is not None:
+        status, fields = "skipped", {"reason": declared_skip(check, spec)}
     else:
         with signals_stop_the_run():
             status, fields = _outcome(check, spec, budgets)

@@ -89,3 +89,55 @@ def test_every_check_has_a_deliberately_broken_layer():
     covered = _broken_catalogue()
     missing = [c.id for c in all_checks("full") if not covered.get(c.id)]
     assert not missing, f"checks without a broken layer in examples/broken_layers: {missing}"
+
+
+def test_every_trait_a_check_is_skipped_by_is_declarable_and_skips_something_or_steers_a_check():
+    from conformance.catalogue import checks_skipped_by
+    from conformance.traits import DECLARABLE_TRAITS
+
+    for check in all_checks():
+        assert set(check.skipped_by) <= set(DECLARABLE_TRAITS), check.id
+    assert checks_skipped_by("batch_dependent") == [
+        "check_batch_independent_inference", "check_distributed_fit_matches_one_device",
+        "check_distributed_predict_matches_one_device"]
+    assert "check_gradients_nonzero" in checks_skipped_by("inference_only")
+
+
+def test_an_unknown_trait_cannot_skip_a_check():
+    import pytest
+    from conformance.catalogue import contract
+
+    with pytest.raises(ValueError, match="declarable trait"):
+        contract("modes", skipped_by=("no_such_trait",))
+    with pytest.raises(ValueError, match="declarable trait"):
+        contract("modes", skipped_by="batch_dependent")
+
+
+def test_the_runner_skips_a_declared_check_with_the_traits_description_without_calling_it():
+    import dataclasses
+
+    import keras_compat as compat
+    from conformance.runner import run_check
+    from conformance.spec import CheckSpec
+    from conformance.traits import DECLARABLE_TRAITS
+
+    def never_called(spec):
+        raise AssertionError("a check its declared trait skips is not called")
+
+    check = dataclasses.replace(get_check("check_batch_independent_inference"), func=never_called)
+    spec = CheckSpec(compat.keras.layers.Dense, kwargs={"units": 2}, input_shapes=[(3, 4)],
+                     traits={"stochastic_inference", "batch_dependent"})
+    result = run_check(check, spec)
+    assert (result.status, result.reason) == (
+        "skipped", f"declared batch_dependent: {DECLARABLE_TRAITS['batch_dependent']}")
+
+
+def test_no_check_decides_a_declared_skip_itself():
+    """Whole-check skips are declared with ``@contract(skipped_by=...)`` and decided by the runner."""
+    import pathlib
+
+    import conformance.checks
+
+    for path in pathlib.Path(conformance.checks.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert 'NotApplicable(f"declared' not in text and 'NotApplicable("declared' not in text, path.name

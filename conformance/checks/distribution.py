@@ -36,7 +36,7 @@ from conformance.checks._common import describe_failure, forward, output_batch_a
 from conformance.distributed import launcher, per_replica, steps
 from conformance.isolation import isolated, scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, expect
-from conformance.spec import DECLARABLE_TRAITS
+from conformance.traits import declared_skip
 from conformance.tensors import as_arrays, mismatch
 
 #: Relative tolerance for values computed again in another order (a split batch's sums).
@@ -64,7 +64,7 @@ def run_in_replicas(spec, replicas):
 
 
 def _raised(check, spec, replicas):
-    declared = spec.declared_skip(check.id)
+    declared = declared_skip(check, spec)
     if declared:  # the runner skips it by the same rule: no need to run it here
         return NotApplicable(declared)
     try:
@@ -127,11 +127,6 @@ def _in_replicas(check):
 
     read_from_replicas.in_replicas = check
     return read_from_replicas
-
-
-def _declared(spec, trait):
-    if spec.has_trait(trait):
-        raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
 
 
 def _fails_on_one_device_too(what, reported_by, exc):
@@ -256,11 +251,10 @@ def _random_in_training(spec):
     return random
 
 
-@contract("distribution", tier="full", start=_start)
+@contract("distribution", tier="full", start=_start, skipped_by=("batch_dependent",))
 @_in_replicas
 def check_distributed_fit_matches_one_device(spec, replicas):
     """One ``fit`` step on a global batch split over the replicas gives the loss, trainable weights and non-trainable state of one step on one device."""
-    _declared(spec, "batch_dependent")  # each replica's samples meet only their shard, by design
     inference_only = _random_in_training(spec)
     weights = steps.initial_weights(spec)
     batch = steps.training_batch(spec, weights, replicas.global_batch(spec))
@@ -297,12 +291,10 @@ def check_distributed_fit_matches_one_device(spec, replicas):
 # -- inference -----------------------------------------------------------------------------
 
 
-@contract("distribution", tier="full", start=_start)
+@contract("distribution", tier="full", start=_start, skipped_by=("stochastic_inference", "batch_dependent"))
 @_in_replicas
 def check_distributed_predict_matches_one_device(spec, replicas):
     """``predict`` under the strategy, on a batch the replica count does not divide, gives the single-device outputs."""
-    _declared(spec, "stochastic_inference")
-    _declared(spec, "batch_dependent")
     weights = steps.initial_weights(spec)
     size = replicas.uneven_batch(spec)
     values = spec.draw(batch_size=size, seed=steps.DATA_SEED + 1)
@@ -369,11 +361,10 @@ def _skip_if_one_device_fails_too(spec, weights, batch, path, values):
         _fails_on_one_device_too("saving and loading a trained model", "check_keras_save_load", exc)
 
 
-@contract("distribution", tier="full", start=_start)
+@contract("distribution", tier="full", start=_start, skipped_by=("stochastic_inference",))
 @_in_replicas
 def check_distributed_save_load(spec, replicas):
     """A model built and trained under the strategy saves as ``.keras`` and loads outside it with the same weights and outputs."""
-    _declared(spec, "stochastic_inference")
     weights = steps.initial_weights(spec)
     batch = steps.training_batch(spec, weights, replicas.global_batch(spec))
     distributed = run_step(_BUILT_IN_SCOPE, steps.model, spec, weights, replicas)

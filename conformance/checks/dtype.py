@@ -116,11 +116,9 @@ def _missing_half_kernel(exc):
     return None
 
 
-@contract("dtype")
+@contract("dtype", skipped_by=("no_mixed_precision",))
 def check_mixed_precision(spec):
     """Under the ``mixed_float16`` policy the layer runs, outputs float16 (float32 where declared or set by a sublayer's own policy) and keeps float32 variables."""
-    if spec.has_trait("no_mixed_precision"):
-        raise NotApplicable("declared no_mixed_precision")
     try:
         layer, outputs, _ = _built_under("mixed_float16", spec, "float32", side_dtype="float16")
     except Exception as exc:  # noqa: BLE001 - one kind is the device's, not the layer's
@@ -156,11 +154,9 @@ def _source_names(layer, spec, sources):
     return [names[s] for s in sources]
 
 
-@contract("dtype")
+@contract("dtype", skipped_by=("no_float64",))
 def check_float64_policy(spec):
     """Under the ``float64`` policy the layer outputs float64 (float32 where declared), its variables are float64, and it computes at float64 precision."""
-    if spec.has_trait("no_float64"):
-        raise NotApplicable("declared no_float64")
     layer, outputs, inputs = _built_under("float64", spec, "float64")
     declared = _declared_float32(spec, outputs)
     wrong = _outputs_not_in(outputs, {"float64"}, declared)

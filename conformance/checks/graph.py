@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.outcomes import NotApplicable, describe_exception, expect
+from conformance.outcomes import describe_exception, expect
 from conformance.checks._common import forward, random_in_training
 from conformance.tensors import as_arrays, largest_difference, magnitude, mismatch
 
@@ -108,12 +108,6 @@ def _error_summary(exc):
     return describe_exception(exc)
 
 
-def _skip_declared_nondeterminism(spec):
-    for trait in ("stochastic_inference", "stateful_inference"):
-        if spec.has_trait(trait):
-            raise NotApplicable(f"declared {trait}: inference outputs of two calls need not agree")
-
-
 def _sorted_along_last_axis(arrays):
     """``arrays`` (all of one shape) reordered along their last axis by one permutation per
     row: the order that sorts the rows' tuples (integer arrays first, as they hold exact ids)."""
@@ -180,21 +174,17 @@ def _compare_compiled(spec, what, tolerance, hint, **function_kwargs):
     return "; ".join(notes) or None
 
 
-@contract("graph")
+@contract("graph", skipped_by=("stochastic_inference", "stateful_inference"))
 def check_graph_matches_eager(spec):
     """Calling the layer inside ``tf.function`` gives the same outputs as calling it eagerly."""
-    _skip_declared_nondeterminism(spec)
     return _compare_compiled(spec, "inside tf.function", _GRAPH_TOLERANCE,
                       hint="call() runs on symbolic tensors when traced: no .numpy(), no NumPy "
                            "calls or Python branching on tensor values")
 
 
-@contract("graph")
+@contract("graph", skipped_by=("not_xla_compatible", "stochastic_inference", "stateful_inference"))
 def check_xla_matches_eager(spec):
     """The layer compiles with XLA (``tf.function(jit_compile=True)``) and gives the eager outputs."""
-    if spec.has_trait("not_xla_compatible"):
-        raise NotApplicable("declared not_xla_compatible")
-    _skip_declared_nondeterminism(spec)
     return _compare_compiled(spec, "under tf.function(jit_compile=True)", _XLA_TOLERANCE,
                       hint="XLA cannot compile tf.numpy_function, tf.py_function or ops without "
                            "an XLA kernel; declare not_xla_compatible if that is by design",

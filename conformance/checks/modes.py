@@ -10,7 +10,6 @@ from conformance.checks._common import OMITTED, changed, forward, output_batch_a
     variable_names
 from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
-from conformance.spec import DECLARABLE_TRAITS
 from conformance.tensors import mismatch, take_batch
 from conformance.wrapping import fit_one_step
 
@@ -20,11 +19,6 @@ _SAME = 1e-6
 _BATCH = 1e-4
 #: Inference calls compared with the first one before inference is judged deterministic.
 _INFERENCE_REPEATS = 3
-
-
-def _declared(spec, trait):
-    if spec.has_trait(trait):
-        raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
 
 
 class _State:
@@ -41,10 +35,9 @@ class _State:
         return forward(self.spec, self.layer, inputs, training=training)
 
 
-@contract("modes")
+@contract("modes", skipped_by=("stochastic_inference",))
 def check_inference_deterministic(spec):
     """Two inference calls (``training=False``) on the same input, from the same weights, give identical outputs."""
-    _declared(spec, "stochastic_inference")
     state = _State(spec, spec.built())
     x = spec.draw(seed=1)
     first = state.run(x, training=False)
@@ -56,11 +49,9 @@ def check_inference_deterministic(spec):
                 "or declare stochastic_inference")
 
 
-@contract("modes")
+@contract("modes", skipped_by=("stochastic_inference", "training_by_default"))
 def check_default_call_is_inference(spec):
     """A call without a ``training`` argument runs in inference: it gives the same output as ``training=False``."""
-    _declared(spec, "stochastic_inference")
-    _declared(spec, "training_by_default")
     state = _State(spec, spec.built())
     x = spec.draw(seed=2)
     inference = state.run(x, training=False)
@@ -73,11 +64,9 @@ def check_default_call_is_inference(spec):
                 "trains by design, as Keras's augmentation layers do")
 
 
-@contract("modes")
+@contract("modes", skipped_by=("batch_dependent", "stochastic_inference"))
 def check_batch_independent_inference(spec):
     """In inference, each sample's output does not depend on the other samples in its batch."""
-    _declared(spec, "batch_dependent")
-    _declared(spec, "stochastic_inference")
     state = _State(spec, spec.built())
     size = max(spec.batch_size, 3)
     x = spec.draw(batch_size=size, seed=3)
@@ -102,10 +91,9 @@ def check_batch_independent_inference(spec):
                     "or declare batch_dependent")
 
 
-@contract("modes")
+@contract("modes", skipped_by=("stateful_inference",))
 def check_inference_mutates_no_variable(spec):
     """Inference calls (``training=False``, or no ``training`` argument) change no variable."""
-    _declared(spec, "stateful_inference")
     layer = spec.built()
     # Random-number seed state advances by design in a declared stochastic layer (Keras 3).
     watched = layer.weights if spec.has_trait("stochastic_inference") else layer.variables
@@ -124,7 +112,7 @@ def check_inference_mutates_no_variable(spec):
                        "augmentation layers), declare training_by_default"))
 
 
-@contract("modes")
+@contract("modes", skipped_by=("stochastic_inference",))
 def check_training_argument_exposed(spec):
     """A layer whose output depends on ``training`` declares ``training`` in ``call``'s signature.
 
@@ -135,7 +123,6 @@ def check_training_argument_exposed(spec):
     ``call`` cannot act on it itself. ``**kwargs`` does not count: Keras 3 never puts
     ``training`` into it (Keras 2 does).
     """
-    _declared(spec, "stochastic_inference")
     state = _State(spec, spec.built())
     x = spec.draw(seed=6)
     inference = state.run(x, training=False)

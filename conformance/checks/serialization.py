@@ -16,7 +16,6 @@ from conformance.checks._common import forward, run_step
 from keras_compat import keras
 from conformance.isolation import scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, describe_exception, expect
-from conformance.spec import DECLARABLE_TRAITS
 from conformance.inputs import load_structure, save_structure
 from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
 from conformance.tensors import as_arrays, mismatch
@@ -32,11 +31,6 @@ _SERIALIZED_ARGUMENTS = (
     ("regularizer", "regularizers"),
     ("constraint", "constraints"),
 )
-
-
-def _declared(spec, trait):
-    if spec.has_trait(trait):
-        raise NotApplicable(f"declared {trait}: {DECLARABLE_TRAITS[trait]}")
 
 
 def _weights_differ(expected, seen):
@@ -241,10 +235,9 @@ def check_config_keeps_kwargs(spec):
                hint="__init__ must use every argument from_config passes back")
 
 
-@contract("serialization")
+@contract("serialization", skipped_by=("stochastic_inference",))
 def check_from_config_same_outputs(spec):
     """A layer rebuilt with ``from_config(get_config())``, given the same weights, computes the same outputs."""
-    _declared(spec, "stochastic_inference")
     original = spec.built()
     x = spec.draw(seed=1)
     rebuilt = _rebuild(spec, run_step("get_config() to return the layer's config", original.get_config))
@@ -271,10 +264,9 @@ def _saved_model_file(spec):
     return weights, model, x, forward(spec, model, x), path
 
 
-@contract("serialization")
+@contract("serialization", skipped_by=("stochastic_inference",))
 def check_keras_save_load(spec):
     """A model holding the target, saved as ``.keras`` and loaded in safe mode, has the same weights and outputs."""
-    _declared(spec, "stochastic_inference")
     weights, model, x, expected, path = _saved_model_file(spec)
     loaded = run_step("load_model() to rebuild the model in safe mode", compat.load_model, path)
     problem = _weights_differ(weights, loaded.get_weights())
@@ -302,10 +294,9 @@ def _first_error_line(stderr):
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-@contract("serialization", tier="full")
+@contract("serialization", tier="full", skipped_by=("stochastic_inference",))
 def check_fresh_process_load(spec):
     """The ``.keras`` file loads in safe mode in a fresh Python process that imports only the target's module, and gives the same outputs."""
-    _declared(spec, "stochastic_inference")
     if spec.import_path is None:
         raise NotApplicable("no import path to load the target from in a fresh process; pass import_path")
     _, model, x, expected, model_path = _saved_model_file(spec)
@@ -330,10 +321,9 @@ def check_fresh_process_load(spec):
            hint="state that is not in the config or the weights is lost in a new process")
 
 
-@contract("serialization")
+@contract("serialization", skipped_by=("stochastic_inference",))
 def check_weights_h5_round_trip(spec):
     """Weights saved to ``.weights.h5`` and loaded into a fresh, built instance give the same weights and outputs."""
-    _declared(spec, "stochastic_inference")
     model = spec.model_of(spec.built())
     path = os.path.join(scratch_dir(), "model" + compat.WEIGHTS_SUFFIX)
     run_step("save_weights() to write a .weights.h5 file", compat.save_weights, model, path)
@@ -371,10 +361,9 @@ def _python_callback_ops(path):
     return sorted(ops & _PYTHON_CALLBACK_OPS)
 
 
-@contract("serialization", tier="full")
+@contract("serialization", tier="full", skipped_by=("stochastic_inference",))
 def check_saved_model_export(spec):
     """A model holding the target, exported as a TensorFlow SavedModel, serves the model's own outputs without calling back into Python."""
-    _declared(spec, "stochastic_inference")
     model = spec.model_of(spec.built())
     path = os.path.join(scratch_dir(), "saved_model")
     run_step("the model to export as a SavedModel", compat.export_saved_model, model, path)

@@ -222,7 +222,7 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
 
     run_budget = Budget(options.run_timeout, "the run") if options.run_timeout is not None else None
     if (jobs > 1 and len(options.targets) > 1) or isolate:
-        _check_in_target_processes(options, checks, jobs, mode, report, isolate=isolate)
+        _check_in_target_processes(options, checks, jobs, mode, report, run_budget=run_budget)
         return
     from conformance.interrupts import rearm
     from conformance.isolation import abandoned_count, abandoned_threads_alive, target_scope
@@ -259,7 +259,7 @@ def _check_targets(options, checks, jobs, mode, report, lone_target=False, isola
     finally:
         progress.close()
     if rest:
-        _check_in_target_processes(options, checks, 1, mode, report, targets=rest, isolate=True)
+        _check_in_target_processes(options, checks, 1, mode, report, targets=rest, run_budget=run_budget)
 
 
 def _not_run(pending, why):
@@ -292,34 +292,32 @@ def _load(pending, naming_is_usage=False):
     return None, failed
 
 
-def _check_in_target_processes(options, checks, jobs, mode, report, targets=None, isolate=False):
-    """``--jobs`` and ``--isolate``: targets this process could import go to target processes
-    (``parallel.py``'s workers, which import them anew); a target whose import fails here is
-    its error row. Reports arrive in target order; after a signal, the finished ones are kept."""
+def _check_in_target_processes(options, checks, jobs, mode, report, targets=None, run_budget=None):
+    """``--jobs`` and ``--isolate``: every target goes to a target process (``parallel.py``'s
+    workers), which imports it: nothing its module does at import happens here, and an
+    import that fails is that target's error row. The budgets apply there as here (the
+    targets' budgets in the workers, the run's in both). Reports arrive in target order;
+    after a signal, the finished ones are kept."""
     from conformance.parallel import run_specs
     from conformance.progress import ParallelProgress
 
-    loaded, failed = [], {}
-    for index, pending in enumerate(options.targets if targets is None else targets):
-        spec, failure = _load(pending)
-        if failure is None:
-            loaded.append((index, spec))
-        else:
-            failed[index] = failure
-    finished = dict(failed)
-    progress = ParallelProgress(sys.stderr, mode, len(loaded))
-    position = {n: index for n, (index, _) in enumerate(loaded)}
+    pending = list(options.targets if targets is None else targets)
+    finished = {}
+    progress = ParallelProgress(sys.stderr, mode, len(pending))
 
-    def on_report(n, target):
-        finished[position[n]] = target
-        progress.report(n, target)
+    def on_report(index, target):
+        finished[index] = target
+        progress.report(index, target)
 
     try:
-        run_specs([spec for _, spec in loaded], jobs, checks=[c.id for c in checks],
-                  on_start=progress.start, on_report=on_report, isolate=isolate)
+        run_specs(pending, jobs, checks=[c.id for c in checks], on_start=progress.start, on_report=on_report,
+                  isolate=True, target_timeouts=[p.target_timeout for p in pending], run_budget=run_budget)
     finally:
         progress.close()
         report.targets.extend(finished[index] for index in sorted(finished))
+        if run_budget is not None and report.stopped is None \
+                and any(finished[i].stopped is not None for i in finished):
+            report.stopped = f"{run_budget} ran out"
 
 
 def _targets_outcome(report):

@@ -3,11 +3,12 @@
 Each worker is a fresh interpreter started with multiprocessing's ``spawn`` context (never
 ``fork``: the checking process has imported TensorFlow, whose runtime does not survive a
 fork). A worker imports the checker once and then checks target after target: it gets
-``(index, payload, check ids)``, rebuilds the spec with
+``(index, payload, check ids, budgets)``, rebuilds the spec with
 :func:`~conformance.spec.spec_from_payload` (so its class is imported there, from the
-spec's ``import_path``), runs :func:`~conformance.runner.run_spec` and sends the
-:class:`~conformance.report.TargetReport` back. Requests and reports travel pickled, since
-constructor kwargs may hold functions.
+spec's ``import_path``; the command sends its pending targets, which no process imported
+before), runs :func:`~conformance.runner.run_spec` with the target's budget and what is
+left of the run's, and sends the :class:`~conformance.report.TargetReport` back. Requests
+and reports travel pickled, since constructor kwargs may hold functions.
 
 Workers do not import the checking process's ``__main__`` module (multiprocessing's
 spawn would re-run a script without an ``if __name__ == "__main__"`` guard in every
@@ -46,6 +47,9 @@ from conformance.progress import ParallelProgress
 
 #: Seconds a worker gets to import the checker and TensorFlow, on top of a target's checks.
 START_UP_ALLOWANCE = 120.0
+#: Seconds a worker gets, after the run's budget ran out, to send the report of what it
+#: finished (its checks stop at the budget) before it is ended.
+RUN_BUDGET_GRACE = 5.0
 #: Seconds a worker gets to exit after the run before it is killed.
 EXIT_GRACE = 10.0
 #: Signals that mean the process crashed rather than was killed.
@@ -109,9 +113,10 @@ def _serve_targets(connection, threads, cwd):
                 return  # the checking process went away
             if request is None:
                 return
-            index, payload, checks = request
+            index, payload, checks, budgets = request
             try:
-                reply = ("report", index, run_spec(spec_from_payload(pickle.loads(payload)), checks=checks))
+                reply = ("report", index, _check_one(pickle.loads(payload), checks, budgets, run_spec,
+                                                     spec_from_payload))
             except BaseException as exc:  # noqa: BLE001 - reported as that target's error
                 reply = ("error", index, f"the worker could not check it: {describe_exception(exc)}")
             retiring = abandoned_threads_alive()  # the next target gets a clean process
@@ -122,6 +127,63 @@ def _serve_targets(connection, threads, cwd):
                                  retiring))
             if retiring:
                 return
+
+
+def _check_one(payload, checks, budgets, run_spec, spec_from_payload):
+    """The report of one target in a worker: ``payload`` is a spec's payload, or a pending
+    target of the command (imported here, so its module's code runs in this worker only).
+    ``budgets`` is ``(target_timeout, run seconds, the run's end by the wall clock)``; None
+    where not set. (The request waits in the pipe while the worker starts: only a clock
+    both processes read tells what is left of the run when it is read.)"""
+    from conformance.runner import Budget
+
+    target_timeout, run_seconds, run_end = budgets
+    run_budget = None
+    if run_seconds is not None:
+        run_budget = Budget(run_seconds, "the run")
+        run_budget.deadline = time.monotonic() + (run_end - time.time())  # counted from the run's start
+    from conformance.isolation import target_scope
+
+    with target_scope():  # what its module changes at import does not reach this worker's next target
+        if _is_pending(payload):
+            spec, failed = _load_pending(payload)
+            if failed is not None:
+                return failed
+        else:
+            spec = spec_from_payload(payload)
+        return run_spec(spec, checks=checks, target_timeout=target_timeout, run_budget=run_budget)
+
+
+def _is_pending(item):
+    """Whether ``item`` is the command's pending target (imported by whoever checks it)."""
+    return hasattr(item, "load") and hasattr(item, "fields")
+
+
+def _load_pending(pending):
+    """``(spec, None)``, or ``(None, its one-row report)`` when its module could not be imported."""
+    from conformance.config import TargetImportFailed, UsageError
+    from conformance.report import UNUSABLE_CHECK, CheckResult, TargetReport
+
+    try:
+        return pending.load(), None
+    except (TargetImportFailed, UsageError) as exc:
+        message = str(exc)
+    failed = TargetReport(target=pending.label, strict=pending.fields.get("strict", False), error=message)
+    failed.results.append(CheckResult(check=UNUSABLE_CHECK, family="construction", status="error",
+                                      message=message, reason=message))
+    return None, failed
+
+
+def _label(item):
+    return item.label
+
+
+def _strict(item):
+    return item.fields.get("strict", False) if _is_pending(item) else item.strict
+
+
+def _timeout(item):
+    return item.fields["timeout"] if _is_pending(item) else item.timeout
 
 
 # -- the checking process's side ---------------------------------------------------------
@@ -141,9 +203,9 @@ class _Worker:
         self.index = None  # the target it is checking
         self.deadline = None
 
-    def send(self, index, payload, checks, deadline):
+    def send(self, index, payload, checks, deadline, budgets):
         self.index, self.deadline = index, deadline
-        self.connection.send((index, payload, checks))
+        self.connection.send((index, payload, checks, budgets))
 
     def death(self):
         """How the process ended, in words, once it has."""
@@ -177,7 +239,13 @@ def _unusable(spec, message):
     from conformance.report import UNUSABLE_CHECK, CheckResult, TargetReport
     from conformance.runner import _called_with
 
-    report = TargetReport(target=spec.label, strict=spec.strict, called_with=_called_with(spec))
+    described = spec
+    if _is_pending(spec):  # not imported here: what it is called with, from its entry
+        inputs = spec.fields["inputs"]
+        described = types.SimpleNamespace(kwargs=spec.fields.get("kwargs") or {}, inputs=inputs,
+                                          call_kwargs=inputs.call_kwargs)
+    called_with = _called_with(described)
+    report = TargetReport(target=spec.label, strict=_strict(spec), called_with=called_with)
     report.error = message
     report.results.append(CheckResult(check=UNUSABLE_CHECK, family="construction",
                                       status="error", message=message))
@@ -210,7 +278,12 @@ class _Pickler(pickle.Pickler):
 
 
 def transferable_payload(spec):
-    """``spec``'s payload, pickled for a worker; None if another process cannot rebuild it."""
+    """``spec``'s payload, pickled for a worker; None if another process cannot rebuild it.
+    A pending target of the command travels as it is: the worker imports it."""
+    if _is_pending(spec):
+        import dataclasses
+
+        return pickle.dumps(dataclasses.replace(spec, loaded=None))
     if spec.import_path is None or spec.import_path.partition(":")[0] == "__main__" \
             or spec.cls.__module__ == "__main__":
         return None
@@ -225,10 +298,17 @@ def transferable_payload(spec):
 def _target_seconds(spec, check_count):
     """How long a worker may take over one target before it is taken for hung: every
     check's timeout, the probe's, and the worker's start-up."""
-    return spec.timeout * (check_count + 1) + START_UP_ALLOWANCE
+    return _timeout(spec) * (check_count + 1) + START_UP_ALLOWANCE
 
 
-def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=False):
+def _not_run(spec, why):
+    from conformance.report import TargetReport
+
+    return TargetReport(target=spec.label, strict=_strict(spec), stopped=why)
+
+
+def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=False, target_timeouts=None,
+              run_budget=None):
     """Check ``specs`` in ``jobs`` worker processes; their reports, in the order of ``specs``.
 
     ``checks`` are check ids or checks (default: the whole catalogue). ``on_start(index,
@@ -239,6 +319,15 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     another process can rebuild is checked in a worker, where nothing it does (``os._exit``,
     a crash in native code, a check abandoned at its timeout) can reach this process or
     the other targets.
+
+    ``target_timeouts`` (one number of seconds or None per spec) are the targets' budgets
+    and ``run_budget`` (a :class:`~conformance.runner.Budget`) the run's, applied as
+    :func:`~conformance.runner.run_spec` applies them: each worker gets its target's budget
+    and what is left of the run's; once the run's runs out, no target is handed out any
+    more, the targets not started are reports marked not run, and a worker still at it
+    :data:`RUN_BUDGET_GRACE` seconds later is ended and its target marked not run too.
+    A :class:`~conformance.config.PendingTarget` among ``specs`` is imported by the
+    worker that checks it, never here.
     """
     from conformance.catalogue import all_checks
     from conformance.runner import run_spec
@@ -249,6 +338,15 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     check_ids = [check if isinstance(check, str) else check.id for check in checks]
     specs = list(specs)
     reports = [None] * len(specs)
+    target_timeouts = [None] * len(specs) if target_timeouts is None else list(target_timeouts)
+
+    def budgets(index):
+        if run_budget is None:
+            return target_timeouts[index], None, None
+        return target_timeouts[index], run_budget.seconds, time.time() + run_budget.remaining()
+
+    def run_out():
+        return run_budget is not None and run_budget.ran_out()
 
     def finish(index, report):
         reports[index] = report
@@ -256,9 +354,19 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
             on_report(index, report)
 
     def run_here(index):
+        if run_out():
+            finish(index, _not_run(specs[index], f"not run: {run_budget} ran out"))
+            return
         if on_start is not None:
             on_start(index, specs[index])
-        finish(index, run_spec(specs[index], checks=check_ids))
+        spec = specs[index]
+        if _is_pending(spec):
+            spec, failed = _load_pending(spec)
+            if failed is not None:
+                finish(index, failed)
+                return
+        finish(index, run_spec(spec, checks=check_ids, target_timeout=target_timeouts[index],
+                               run_budget=run_budget))
 
     payloads = [transferable_payload(spec) for spec in specs]
     remote = collections.deque(i for i, payload in enumerate(payloads) if payload is not None)
@@ -293,13 +401,19 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
             pool.append(_Worker(context, threads, cwd, temp))
         idle.extend(pool)
         while remote or local or busy:
+            if run_out():  # what was not handed out is not run
+                while remote:
+                    index = remote.popleft()
+                    finish(index, _not_run(specs[index], f"not run: {run_budget} ran out"))
             while idle and remote:
                 worker, index = idle.pop(), remote.popleft()
                 if on_start is not None:
                     on_start(index, specs[index])
                 deadline = time.monotonic() + _target_seconds(specs[index], len(check_ids))
+                if run_budget is not None:
+                    deadline = min(deadline, run_budget.deadline + RUN_BUDGET_GRACE)
                 try:
-                    worker.send(index, payloads[index], check_ids, deadline)
+                    worker.send(index, payloads[index], check_ids, deadline, budgets(index))
                 except (OSError, ValueError):
                     pass  # it died: waiting on it below finds out and reports it
                 busy.append(worker)
@@ -310,7 +424,7 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
                 ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy],
                                  timeout=timeout))
                 for worker in list(busy):
-                    outcome = _collect(worker, ready, specs, len(check_ids))
+                    outcome = _collect(worker, ready, specs, len(check_ids), run_budget)
                     if outcome is None:
                         continue
                     busy.remove(worker)
@@ -332,7 +446,7 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     return reports
 
 
-def _collect(worker, ready, specs, check_count):
+def _collect(worker, ready, specs, check_count, run_budget=None):
     """What became of the target ``worker`` checks: None while it is still at it, else
     ``(whether the worker can go on, the target's report)``."""
     spec = specs[worker.index]
@@ -345,6 +459,9 @@ def _collect(worker, ready, specs, check_count):
             kind, _, value, retiring = reply
             return not retiring, value if kind == "report" else _unusable(spec, value)
         problem = f"the worker process checking it died ({worker.death()})"
+    elif time.monotonic() > worker.deadline and run_budget is not None and run_budget.ran_out():
+        return False, _not_run(spec, f"not run to its end: {run_budget} ran out while a worker process "
+                                     f"was checking it, and it was stopped")
     elif time.monotonic() > worker.deadline:
         problem = (f"the worker process checking it took over {_target_seconds(spec, check_count):g} s "
                    "(every check's timeout together) and was stopped")
@@ -368,12 +485,12 @@ def _close_all(pool):
     _end_workers(pool)
 
 
-def check_targets(specs, jobs, checks, stream, mode, isolate=False):
+def check_targets(specs, jobs, checks, stream, mode, isolate=False, target_timeouts=None, run_budget=None):
     """The command's run over ``specs`` with ``jobs`` workers: the reports in target order,
-    with progress on ``stream``. ``isolate``: see :func:`run_specs`."""
+    with progress on ``stream``. ``isolate`` and the budgets: see :func:`run_specs`."""
     progress = ParallelProgress(stream, mode, len(specs))
     try:
         return run_specs(specs, jobs, checks=checks, on_start=progress.start, on_report=progress.report,
-                         isolate=isolate)
+                         isolate=isolate, target_timeouts=target_timeouts, run_budget=run_budget)
     finally:
         progress.close()

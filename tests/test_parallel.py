@@ -210,3 +210,98 @@ def test_progress_shows_each_finished_target_once():
     assert shown[LINES] == "keras-conformance: [1/2] FAILED pkg.layers:MyDense (1 passed, 1 failed) 1.5s\n"
     assert "MyDense: FAILED" in shown[LIVE] and shown[LIVE].endswith("\r\033[K") and "\n" not in shown[LIVE]
     assert shown[OFF] == ""
+
+
+def _slow_module(tmp_path, seconds):
+    """A module with ``SlowDense``: every call takes ``seconds``."""
+    module = tmp_path / "slow_layers.py"
+    module.write_text(textwrap.dedent(f"""\
+        import time
+        from keras_compat import keras
+
+        class SlowDense(keras.layers.Dense):
+            def call(self, inputs):
+                time.sleep({seconds})
+                return super().call(inputs)
+        """))
+    return f"{module}:SlowDense"
+
+
+def _config(tmp_path, *targets, table=""):
+    path = tmp_path / "pyproject.toml"
+    entries = "".join(f'\n[[tool.keras-conformance.targets]]\ntarget = "{target}"\nkwargs = {{ units = 2 }}\n'
+                      f'inputs = ["3,4"]\n' for target in targets)
+    path.write_text(f"[tool.keras-conformance]\n{table}\n{entries}")
+    return str(path)
+
+
+BUDGET_CHECKS = ["check_call_returns_tensors", "check_batch_sizes", "check_inference_deterministic",
+                 "check_batch_independent_inference"]
+
+
+def _checks_args(checks):
+    return [arg for check in checks for arg in ("--check", check)]
+
+
+def test_the_run_budget_holds_under_jobs(tmp_path, capsys):
+    slow = _slow_module(tmp_path, 2.0)
+    config = _config(tmp_path, slow, slow.replace("SlowDense", "SlowDense"), table="run_timeout = 3")
+    output = tmp_path / "report.json"
+    code = cli.main(["check", "--config", config, "--jobs", "2", "--format", "json", "--output", str(output),
+                     *_checks_args(BUDGET_CHECKS)])
+    report = json.loads(output.read_text())
+    assert code == 5, capsys.readouterr().err
+    assert report["complete"] is False and "the run's budget of 3 s ran out" in report["stopped"]
+    assert len(report["targets"]) == 2
+    for target in report["targets"]:
+        assert "the run's budget of 3 s ran out" in target["stopped"]
+        assert all(r["status"] != "passed" for r in target["results"][2:])
+    assert multiprocessing.active_children() == []
+
+
+def test_a_target_budget_holds_under_jobs_and_leaves_the_other_target_alone(tmp_path, capsys):
+    slow = _slow_module(tmp_path, 1.5)
+    dense = f"{LAYERS}:Dense"
+    config = _config(tmp_path, slow, dense, table="target_timeout = 4")
+    code = cli.main(["check", "--config", config, "--jobs", "2", "--format", "json",
+                     *_checks_args(BUDGET_CHECKS)])
+    report = json.loads(capsys.readouterr().out)
+    alone = cli.main(["check", dense, "--kwargs", '{"units": 2}', "--input", "3,4", "--format", "json",
+                      *_checks_args(BUDGET_CHECKS)])
+    alone_report = json.loads(capsys.readouterr().out)
+    assert alone == 0 and code == 1
+    slow_rows = report["targets"][0]["results"]
+    assert [r["check"] for r in slow_rows] == BUDGET_CHECKS
+    assert slow_rows[-1]["status"] == "error" and "the target's budget of 4 s ran out" in slow_rows[-1]["message"]
+    assert report["complete"] is True
+    assert _verdicts({"targets": report["targets"][1:]}) == _verdicts(alone_report)
+    assert multiprocessing.active_children() == []
+
+
+def test_under_jobs_the_targets_are_imported_by_the_workers_only(tmp_path, capsys):
+    records = tmp_path / "importers"
+    records.mkdir()
+    module = tmp_path / "records_its_importer.py"
+    module.write_text(textwrap.dedent(f"""\
+        import os
+        open(os.path.join({str(records)!r}, str(os.getpid())), "w").close()
+        from keras_compat import keras
+
+        class RecordedDense(keras.layers.Dense):
+            pass
+        """))
+    exits = ROOT / "examples" / "hostile" / "exits_at_import.py"
+    config = _config(tmp_path, f"{exits}:Anything", f"{module}:RecordedDense")
+    code = cli.main(["check", "--config", config, "--jobs", "2", "--format", "json", *_checks_args(CHEAP_CHECKS)])
+    report = json.loads(capsys.readouterr().out)
+    importers = {int(name) for name in __import__("os").listdir(records)}
+    assert importers and __import__("os").getpid() not in importers
+    alone = cli.main(["check", f"{module}:RecordedDense", "--kwargs", '{"units": 2}', "--input", "3,4",
+                      "--format", "json", *_checks_args(CHEAP_CHECKS)])
+    alone_report = json.loads(capsys.readouterr().out)
+    assert code == 4 and alone == 0
+    exited = report["targets"][0]
+    assert [(r["check"], r["status"]) for r in exited["results"]] == [(UNUSABLE_CHECK, "error")]
+    assert "while it was imported" in exited["error"]
+    assert _verdicts({"targets": report["targets"][1:]}) == _verdicts(alone_report)
+    assert multiprocessing.active_children() == []

@@ -116,7 +116,4 @@ def get_check(check_id):
 
 def checks_skipped_by(trait):
     """The ids of the registered checks that the declared ``trait`` skips as a whole."""
-    from conformance.traits import TRAINING_BASED_CHECKS
-
-    whole = TRAINING_BASED_CHECKS if trait == "inference_only" else ()
-    return [c.id for c in all_checks() if trait in c.skipped_by or c.id in whole]
+    return [c.id for c in all_checks() if trait in c.skipped_by]

@@ -32,9 +32,7 @@ def _not_applicable_reason(check, spec):
         return f"applies to {' and '.join(k + 's' for k in check.kinds)} only"
     if check.needs_reference and spec.reference is None:
         return "needs a reference to compare against (--reference NAME)"
-    if spec.declared_skip(check.id):
-        return spec.declared_skip(check.id)
-    return None
+    return declared_skip(check, spec, before_probe=True)
 
 
 def _message(check_id, contract, status, fields):

@@ -9,7 +9,7 @@ import numpy as np
 from keras_compat import keras
 from conformance.inputs import CallInputs, TensorInput
 
-from conformance.traits import DECLARABLE_TRAITS, TRAINING_BASED_CHECKS  # noqa: F401  (re-exported)
+from conformance.traits import DECLARABLE_TRAITS  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -110,12 +110,6 @@ class CheckSpec:
 
     def has_trait(self, trait):
         return trait in self.traits
-
-    def declared_skip(self, check_id):
-        """Why a declaration makes ``check_id`` not apply to this target, or None."""
-        if check_id in TRAINING_BASED_CHECKS and self.has_trait("inference_only"):
-            return f"declared inference_only: {DECLARABLE_TRAITS['inference_only']}"
-        return None
 
     def constructor_defaults(self):
         """``{argument: default}`` of the class's ``__init__`` (arguments with defaults)."""

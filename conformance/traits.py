@@ -31,13 +31,10 @@ DECLARABLE_TRAITS = {
                       "gradient): the training-based checks do not apply",
 }
 
-#: The checks that train the target or take its gradients: ``inference_only`` skips them.
-TRAINING_BASED_CHECKS = frozenset({
-    "check_gradients_nonzero", "check_gradients_match_finite_differences",
-    "check_fit_updates_trainable_weights", "check_trainable_false_freezes",
-    "check_training_updates_nested_state", "check_reference_gradients",
-    "check_distributed_fit_matches_one_device", "check_model_compile_fit_evaluate_predict",
-})
+#: Traits decided with the tier and the kind, before the target is built and probed: a
+#: target declared inference only is not trained, usable or not. The others are decided
+#: after the probe (an unusable target's checks report that it is unusable).
+DECIDED_BEFORE_PROBE = frozenset({"inference_only"})
 
 
 def declared_reason(trait):
@@ -45,13 +42,11 @@ def declared_reason(trait):
     return f"declared {trait}: {DECLARABLE_TRAITS[trait]}"
 
 
-def declared_skip(check, spec):
+def declared_skip(check, spec, before_probe=False):
     """Why a trait ``spec`` declares makes ``check`` (a registered check) not apply, or None:
-    ``inference_only`` for the training-based checks, then each of ``check.skipped_by`` in
-    its order."""
-    if check.id in TRAINING_BASED_CHECKS and spec.has_trait("inference_only"):
-        return declared_reason("inference_only")
+    the first of ``check.skipped_by`` declared (of :data:`DECIDED_BEFORE_PROBE` only, with
+    ``before_probe``)."""
     for trait in check.skipped_by:
-        if spec.has_trait(trait):
+        if spec.has_trait(trait) and (not before_probe or trait in DECIDED_BEFORE_PROBE):
             return declared_reason(trait)
     return None

@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_compat as compat
-from conformance.catalogue import all_checks, contract
+from conformance.catalogue import all_checks, contract, get_check
 from conformance.checks._common import describe_failure, forward, output_batch_axes, random_in_training, \
     run_step
 from conformance.distributed import launcher, per_replica, steps
@@ -251,7 +251,7 @@ def _random_in_training(spec):
     return random
 
 
-@contract("distribution", tier="full", start=_start, skipped_by=("batch_dependent",))
+@contract("distribution", tier="full", start=_start, skipped_by=("inference_only", "batch_dependent"))
 @_in_replicas
 def check_distributed_fit_matches_one_device(spec, replicas):
     """One ``fit`` step on a global batch split over the replicas gives the loss, trainable weights and non-trainable state of one step on one device."""
@@ -351,7 +351,7 @@ def _trained(spec, built, batch, replicas=None):
 
 
 def _fit_declared_away(spec):
-    return spec.has_trait("batch_dependent") or spec.declared_skip("check_distributed_fit_matches_one_device")
+    return declared_skip(get_check("check_distributed_fit_matches_one_device"), spec) is not None
 
 
 def _skip_if_one_device_fails_too(spec, weights, batch, path, values):

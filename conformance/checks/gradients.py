@@ -117,7 +117,7 @@ _UNUSED_HINT = ("a weight that is never used in call(), or used behind tf.stop_g
                 "(--call-kwargs, or an input for that argument)")
 
 
-@contract("gradients")
+@contract("gradients", skipped_by=("inference_only",))
 def check_gradients_nonzero(spec):
     """Every trainable weight this call uses gets a finite, non-zero gradient from a loss on the inference outputs (or, failing that, the training outputs)."""
     # A correct narrow ReLU layer can be dead for a whole batch with one initialisation, and
@@ -317,7 +317,7 @@ def _expect_fixed_function(spec, layer, inputs):
                 "stochastic_inference if it does by design")
 
 
-@contract("gradients", skipped_by=("no_float64", "stochastic_inference", "stateful_inference"))
+@contract("gradients", skipped_by=("inference_only", "no_float64", "stochastic_inference", "stateful_inference"))
 def check_gradients_match_finite_differences(spec):
     """Gradients computed by autodiff agree with central finite differences, for the weights and the floating-point inputs, at the precision the layer computes in under a float64 policy."""
     layer, inputs = built_in_float64(spec)
@@ -358,7 +358,7 @@ def _unchanged_after_fit(spec, attempt, optimizer=None):
     return weights, set(range(len(weights))) - set(changed(before, values(weights)))
 
 
-@contract("gradients")
+@contract("gradients", skipped_by=("inference_only",))
 def check_fit_updates_trainable_weights(spec):
     """One ``fit`` step on a mean-squared-error loss changes every trainable weight this call uses (at the resolution of its dtype)."""
     unchanged, weights = None, None
@@ -383,7 +383,7 @@ def check_fit_updates_trainable_weights(spec):
                 + _UNUSED_HINT)
 
 
-@contract("gradients")
+@contract("gradients", skipped_by=("inference_only",))
 def check_trainable_false_freezes(spec):
     """After ``layer.trainable = False``, a ``fit`` step changes none of the layer's weights, trainable or not."""
     layer = spec.built()

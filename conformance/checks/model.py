@@ -26,7 +26,7 @@ def _numbers(result):
     return np.asarray([float(v) for v in np.ravel(np.asarray(result, dtype="float64"))])
 
 
-@contract("model", kinds=("model",))
+@contract("model", kinds=("model",), skipped_by=("inference_only",))
 def check_model_compile_fit_evaluate_predict(spec):
     """``compile``, ``fit``, ``evaluate`` and ``predict`` work with the model's inputs and outputs: finite losses, and predictions shaped like (and equal to) a direct call."""
     model = spec.model_of(spec.built())

@@ -162,7 +162,7 @@ def _stale(batch_norms, before):
     return [bn.name for bn, old, new in zip(batch_norms, before, after) if not changed(old, new)]
 
 
-@contract("modes")
+@contract("modes", skipped_by=("inference_only",))
 def check_training_updates_nested_state(spec):
     """A training step updates the moving statistics of every BatchNormalization inside the layer."""
     layer = spec.built()

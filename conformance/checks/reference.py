@@ -90,7 +90,7 @@ def _gradients(spec, layer, inputs):
     ]
 
 
-@contract("reference", needs_reference=True, skipped_by=("stochastic_inference",))
+@contract("reference", needs_reference=True, skipped_by=("inference_only", "stochastic_inference"))
 def check_reference_gradients(spec):
     """With the reference's weights, the gradients of a loss w.r.t. the target's trainable weights and inputs match the reference's."""
     target, reference = _with_reference_weights(spec)

@@ -184,9 +184,15 @@ class DropPathAlways(keras.layers.Layer):
     def __init__(self, rate=0.5, **kwargs):
         super().__init__(**kwargs)
         self.rate = rate
+        self._calls = 0
 
     def call(self, inputs, training=None):
-        keep = tf.cast(tf.random.uniform(tf.shape(inputs)[:1]) >= self.rate, inputs.dtype)
+        # A new mask on every call, from a stateless op seeded by the call count: what it
+        # draws depends on nothing a process ran before (a stateful tf.random op would go on
+        # from TensorFlow's cached kernel), so its verdicts can be pinned.
+        self._calls += 1
+        draw = tf.random.stateless_uniform(tf.shape(inputs)[:1], seed=[self._calls, 7])
+        keep = tf.cast(draw >= self.rate, inputs.dtype)
         return inputs * keep[:, None] / (1.0 - self.rate)
 
     def compute_output_shape(self, input_shape):

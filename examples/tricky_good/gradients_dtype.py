@@ -229,7 +229,7 @@ class GramDeterminant(keras.layers.Layer):
 
 
 @register_serializable(package=_PACKAGE)
-class FourierResidualMixing(keras.layers.Layer):
+class FourierResidualMixing(FourierMixing):
     """FNet's encoder block: ``x + real(FFT2D(x))`` with the FFT on a complex64 cast, then a
     learned projection. The inputs reach the output by a float64 path (the residual) and a
     float32 one (the FFT) under a float64 policy: moving them by a step below float32
@@ -237,24 +237,9 @@ class FourierResidualMixing(keras.layers.Layer):
     to see the float32 path (check_float64_policy reports it; finite differences compare at
     float32 precision and pass)."""
 
-    def __init__(self, units=4, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(name="kernel", shape=(int(input_shape[-1]), self.units),
-                                      initializer="glorot_uniform")
-        super().build(input_shape)
-
     def call(self, inputs):
         mixed = tf.math.real(tf.signal.fft2d(tf.cast(inputs, tf.complex64)))
         return tf.matmul(inputs + tf.cast(mixed, inputs.dtype), self.kernel)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.units,)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
 
 
 @register_serializable(package=_PACKAGE)

@@ -361,10 +361,25 @@ def _python_callback_ops(path):
     return sorted(ops & _PYTHON_CALLBACK_OPS)
 
 
+def _nests_a_mapping(outputs):
+    """Whether a dict (or other mapping) sits inside a list or tuple of ``outputs``."""
+    if isinstance(outputs, (list, tuple)):
+        return any(isinstance(item, dict) or _nests_a_mapping(item) for item in outputs)
+    if isinstance(outputs, dict):
+        return any(_nests_a_mapping(item) for item in outputs.values())
+    return False
+
+
 @contract("serialization", tier="full", skipped_by=("stochastic_inference",))
 def check_saved_model_export(spec):
     """A model holding the target, exported as a TensorFlow SavedModel, serves the model's own outputs without calling back into Python."""
     model = spec.model_of(spec.built())
+    if _nests_a_mapping(spec.call(model, spec.draw(seed=1))):
+        raise NotApplicable(
+            "the outputs nest a dict inside a list or tuple, which no SavedModel signature can "
+            "return (TensorFlow takes a flat structure of tensors, and Keras's export passes "
+            "the outputs as they are): a limit of the export, not of the layer; export a "
+            "serving model whose outputs are flattened")
     path = os.path.join(scratch_dir(), "saved_model")
     run_step("the model to export as a SavedModel", compat.export_saved_model, model, path)
     x = spec.draw(seed=1)

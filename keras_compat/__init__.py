@@ -743,6 +743,11 @@ SCOPED_MODEL_FIT_REFUSES_BOOL_INPUTS = KERAS_3
 #: predict function, so it is given the arrays and cuts the uneven batch itself.
 PREDICT_TAKES_UNEVEN_SHARDS = KERAS_3
 
+#: Whether a symbolic call (on ``keras.Input``) takes its outputs from the layer's
+#: ``compute_output_shape`` when it overrides it (Keras 3 does, so a call keyword that
+#: changes the outputs needs ``compute_output_spec``); Keras 2 traces ``call`` itself.
+SYMBOLIC_CALL_USES_COMPUTE_OUTPUT_SHAPE = KERAS_3
+
 
 def distributed_weight_kwargs(aggregation):
     """``add_weight`` keyword arguments for a variable whose replicas' updates combine as

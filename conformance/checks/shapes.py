@@ -211,7 +211,7 @@ def check_output_shapes_agree(spec):
                lambda: f"it declares {_text(declared)}",
                hint=f"{method} must follow what call() does")
     symbolic = _symbolic_call(spec.new(), spec, batch_size=batch)
-    keras_3_asks_shapes = unseen and compat.KERAS_3
+    keras_3_asks_shapes = unseen and compat.SYMBOLIC_CALL_USES_COMPUTE_OUTPUT_SHAPE
     expect(_all_compatible(symbolic, eager),
            f"a call on keras.Input(batch_size={batch}) to give the eager output shape(s) "
            f"{_text(eager)}",

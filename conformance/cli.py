@@ -217,7 +217,7 @@ def _stop(report, options, interrupted):
 
 def _check_targets(options, checks, jobs, mode, report, lone_target=False, isolate=False):
     """Check each target of ``options`` into ``report``: imported right before its checks,
-    or in worker processes with ``jobs`` > 1."""
+    or in target processes with ``jobs`` > 1."""
     from conformance.runner import Budget
 
     run_budget = Budget(options.run_timeout, "the run") if options.run_timeout is not None else None
@@ -294,9 +294,9 @@ def _load(pending, naming_is_usage=False):
 
 def _check_in_target_processes(options, checks, jobs, mode, report, targets=None, run_budget=None):
     """``--jobs`` and ``--isolate``: every target goes to a target process (``parallel.py``'s
-    workers), which imports it: nothing its module does at import happens here, and an
+    target processes), which imports it: nothing its module does at import happens here, and an
     import that fails is that target's error row. The budgets apply there as here (the
-    targets' budgets in the workers, the run's in both). Reports arrive in target order;
+    targets' budgets in the target processes, the run's in both). Reports arrive in target order;
     after a signal, the finished ones are kept."""
     from conformance.parallel import run_specs
     from conformance.progress import ParallelProgress

@@ -335,7 +335,7 @@ def run_options(args):
 
 
 def jobs_from_args(args):
-    """How many worker processes check the targets: ``--jobs``, else the pyproject table's
+    """How many target processes check the targets: ``--jobs``, else the pyproject table's
     ``jobs`` when no TARGET is given, else 1 (every target in this process)."""
     if getattr(args, "jobs", None) is not None:
         return validated("jobs", args.jobs, "--jobs")

@@ -39,10 +39,10 @@ def report_format(value, where):
 
 
 def positive_jobs(value, where):
-    """``value`` as a number of worker processes; a one-line usage error unless it is a
+    """``value`` as a number of target processes; a one-line usage error unless it is a
     positive integer."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise UsageError(f"{where} takes a positive whole number of worker processes, got {value!r}")
+        raise UsageError(f"{where} takes a positive whole number of target processes, got {value!r}")
     return value
 
 
@@ -167,10 +167,10 @@ OPTIONS = (
            help="pyproject.toml read when no TARGET is given"),
     Option("jobs", flags=("--jobs",), table=True, validate=positive_jobs, default=1,
            cli={"type": int, "metavar": "N"},
-           help="check the targets in N worker processes, one report in target "
+           help="check the targets in N target processes, one report in target "
                 "order (default 1: all in this process; pyproject key: jobs)"),
     Option("isolate", flags=("--isolate",), cli={"action": "store_true"},
-           help="check each target in a worker process, so that os._exit or a crash "
+           help="check each target in a target process of its own, so that os._exit or a crash "
                 "in native code in the code under test is that target's error row "
                 "(costs one process start)"),
 )

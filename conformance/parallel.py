@@ -1,8 +1,8 @@
-"""Checking targets in several worker processes (``--jobs N``), one report in target order.
+"""Checking targets in several target processes (``--jobs N``), one report in target order.
 
-Each worker is a fresh interpreter started with multiprocessing's ``spawn`` context (never
+Each target process is a fresh interpreter started with multiprocessing's ``spawn`` context (never
 ``fork``: the checking process has imported TensorFlow, whose runtime does not survive a
-fork). A worker imports the checker once and then checks target after target: it gets
+fork). A target process imports the checker once and then checks target after target: it gets
 ``(index, payload, check ids, budgets)``, rebuilds the spec with
 :func:`~conformance.spec.spec_from_payload` (so its class is imported there, from the
 spec's ``import_path``; the command sends its pending targets, which no process imported
@@ -10,24 +10,24 @@ before), runs :func:`~conformance.runner.run_spec` with the target's budget and 
 left of the run's, and sends the :class:`~conformance.report.TargetReport` back. Requests
 and reports travel pickled, since constructor kwargs may hold functions.
 
-Workers do not import the checking process's ``__main__`` module (multiprocessing's
+Target processes do not import the checking process's ``__main__`` module (multiprocessing's
 spawn would re-run a script without an ``if __name__ == "__main__"`` guard in every
-worker). So a target another process cannot rebuild is checked in this process, while the
-workers check the others: a :class:`~conformance.spec.CheckSpec` without ``import_path``,
+target process). So a target another process cannot rebuild is checked in this process, while the
+target processes check the others: a :class:`~conformance.spec.CheckSpec` without ``import_path``,
 one whose class or kwargs live in ``__main__``, or kwargs that do not pickle (a lambda).
 The command line always gives an ``import_path``, so this concerns the Python API only.
 
-A worker that dies while checking a target (a crash in native code, ``os._exit`` in user
-code, killed for memory) makes that target one ``error`` row saying so, and a new worker
+A target process that dies while checking a target (a crash in native code, ``os._exit`` in user
+code, killed for memory) makes that target one ``error`` row saying so, and a new target process
 takes the remaining targets. So does a target that outlives every check's timeout
-together. A worker where a check was abandoned at its timeout (its thread may still be
+together. A target process where a check was abandoned at its timeout (its thread may still be
 running TensorFlow) sends its report and leaves; a new one takes the next target, so no
-later verdict depends on that thread. ``isolate=True`` checks every target in a worker,
+later verdict depends on that thread. ``isolate=True`` checks every target in a target process,
 even with one job (see :func:`run_specs`).
 
-Each worker leads its own process group, registered with
-:func:`conformance.isolation.adopt_child`: the workers are ended with their groups
-(SIGTERM, which makes a worker end its own fresh-process worker, then SIGKILL) when the run
+Each target process leads its own process group, registered with
+:func:`conformance.isolation.adopt_child`: the target processes are ended with their groups
+(SIGTERM, which makes a target process end its own check host, then SIGKILL) when the run
 ends, on KeyboardInterrupt, on errors and from :func:`conformance.isolation.end_children`.
 """
 
@@ -45,41 +45,41 @@ from multiprocessing.connection import wait
 
 from conformance.progress import ParallelProgress
 
-#: Seconds a worker gets to import the checker and TensorFlow, on top of a target's checks.
+#: Seconds a target process gets to import the checker and TensorFlow, on top of a target's checks.
 START_UP_ALLOWANCE = 120.0
-#: Seconds a worker gets, after the run's budget ran out, to send the report of what it
+#: Seconds a target process gets, after the run's budget ran out, to send the report of what it
 #: finished (its checks stop at the budget) before it is ended.
 RUN_BUDGET_GRACE = 5.0
-#: Seconds a worker gets to exit after the run before it is killed.
+#: Seconds a target process gets to exit after the run before it is killed.
 EXIT_GRACE = 10.0
 #: Signals that mean the process crashed rather than was killed.
 _CRASHES = ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT")
 #: Environment variables that size TensorFlow's thread pools; unless the user set them,
-#: the workers share the CPUs between them (see :func:`threads_per_worker`).
+#: the target processes share the CPUs between them (see :func:`threads_per_process`).
 THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
 
-def threads_per_worker(jobs, cpus=None):
-    """TensorFlow threads per worker: the CPUs split between ``jobs`` workers, at least 1."""
+def threads_per_process(jobs, cpus=None):
+    """TensorFlow threads per target process: the CPUs split between ``jobs`` target processes, at least 1."""
     cpus = cpus or os.cpu_count() or 1
     return max(1, cpus // jobs)
 
 
-# -- the worker side ---------------------------------------------------------------------
+# -- the target process side ---------------------------------------------------------------------
 
 def _serve(connection, threads, cwd, temp=None):
-    """A worker's loop: check each target it is sent, send its report back; ``None`` ends it.
-    ``temp`` is the temp folder of its files (the run removes it, however the worker ends)."""
+    """A target process's loop: check each target it is sent, send its report back; ``None`` ends it.
+    ``temp`` is the temp folder of its files (the run removes it, however the target process ends)."""
     os.setsid()  # a process group of its own, ended as one (the terminal's Ctrl-C is the parent's)
     if temp is not None:
         import tempfile
 
-        tempfile.tempdir = os.environ["TMPDIR"] = temp  # its fresh-process worker's too
+        tempfile.tempdir = os.environ["TMPDIR"] = temp  # its check host's too
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a run is interrupted
     from conformance import isolation
 
     def terminated(signum, frame):
-        isolation.end_children()  # its own fresh-process worker and that one's children
+        isolation.end_children()  # its own check host and that one's children
         os._exit(128 + signum)
 
     signal.signal(signal.SIGTERM, terminated)
@@ -118,7 +118,7 @@ def _serve_targets(connection, threads, cwd):
                 reply = ("report", index, _check_one(pickle.loads(payload), checks, budgets, run_spec,
                                                      spec_from_payload))
             except BaseException as exc:  # noqa: BLE001 - reported as that target's error
-                reply = ("error", index, f"the worker could not check it: {describe_exception(exc)}")
+                reply = ("error", index, f"the target process could not check it: {describe_exception(exc)}")
             retiring = abandoned_threads_alive()  # the next target gets a clean process
             try:
                 connection.send(reply + (retiring,))
@@ -130,10 +130,10 @@ def _serve_targets(connection, threads, cwd):
 
 
 def _check_one(payload, checks, budgets, run_spec, spec_from_payload):
-    """The report of one target in a worker: ``payload`` is a spec's payload, or a pending
-    target of the command (imported here, so its module's code runs in this worker only).
+    """The report of one target in a target process: ``payload`` is a spec's payload, or a pending
+    target of the command (imported here, so its module's code runs in this target process only).
     ``budgets`` is ``(target_timeout, run seconds, the run's end by the wall clock)``; None
-    where not set. (The request waits in the pipe while the worker starts: only a clock
+    where not set. (The request waits in the pipe while the target process starts: only a clock
     both processes read tells what is left of the run when it is read.)"""
     from conformance.runner import Budget
 
@@ -144,7 +144,7 @@ def _check_one(payload, checks, budgets, run_spec, spec_from_payload):
         run_budget.deadline = time.monotonic() + (run_end - time.time())  # counted from the run's start
     from conformance.isolation import target_scope
 
-    with target_scope():  # what its module changes at import does not reach this worker's next target
+    with target_scope():  # what its module changes at import does not reach this target process's next target
         if _is_pending(payload):
             spec, failed = _load_pending(payload)
             if failed is not None:
@@ -188,7 +188,7 @@ def _timeout(item):
 
 # -- the checking process's side ---------------------------------------------------------
 
-class _Worker:
+class _TargetProcess:
     def __init__(self, context, threads, cwd, temp=None):
         self.connection, child_end = context.Pipe(duplex=True)
         self.process = context.Process(target=_serve, args=(child_end, threads, cwd, temp),
@@ -198,7 +198,7 @@ class _Worker:
         child_end.close()
         from conformance.isolation import TERM_GRACE, adopt_child
 
-        # SIGTERM gives it time to end its own fresh-process worker (TERM_GRACE) first.
+        # SIGTERM gives it time to end its own check host (TERM_GRACE) first.
         adopt_child(self.process.pid, poll=lambda: self.process.exitcode, grace=3 * TERM_GRACE)
         self.index = None  # the target it is checking
         self.deadline = None
@@ -222,17 +222,17 @@ class _Worker:
         return f"it exited with status {code}, as os._exit in the code under test does"
 
     def kill(self):
-        _end_workers([self])
+        _end_target_processes([self])
 
 
-def _end_workers(workers):
-    """End ``workers`` side by side, with their process groups."""
+def _end_target_processes(target_processes):
+    """End ``target_processes`` side by side, with their process groups."""
     from conformance.isolation import end_child
 
-    end_child(*[worker.process.pid for worker in workers])
-    for worker in workers:
-        worker.process.join(timeout=5)
-        worker.connection.close()
+    end_child(*[target_process.process.pid for target_process in target_processes])
+    for target_process in target_processes:
+        target_process.process.join(timeout=5)
+        target_process.connection.close()
 
 
 def _unusable(spec, message):
@@ -254,8 +254,8 @@ def _unusable(spec, message):
 
 @contextlib.contextmanager
 def _main_module_hidden():
-    """While a worker starts, ``__main__`` is a bare module, so that spawn does not make
-    the worker import the checking process's main script."""
+    """While a target process starts, ``__main__`` is a bare module, so that spawn does not make
+    the target process import the checking process's main script."""
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
@@ -278,8 +278,8 @@ class _Pickler(pickle.Pickler):
 
 
 def transferable_payload(spec):
-    """``spec``'s payload, pickled for a worker; None if another process cannot rebuild it.
-    A pending target of the command travels as it is: the worker imports it."""
+    """``spec``'s payload, pickled for a target process; None if another process cannot rebuild it.
+    A pending target of the command travels as it is: the target process imports it."""
     if _is_pending(spec):
         import dataclasses
 
@@ -296,8 +296,8 @@ def transferable_payload(spec):
 
 
 def _target_seconds(spec, check_count):
-    """How long a worker may take over one target before it is taken for hung: every
-    check's timeout, the probe's, and the worker's start-up."""
+    """How long a target process may take over one target before it is taken for hung: every
+    check's timeout, the probe's, and the target process's start-up."""
     return _timeout(spec) * (check_count + 1) + START_UP_ALLOWANCE
 
 
@@ -309,25 +309,25 @@ def _not_run(spec, why):
 
 def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=False, target_timeouts=None,
               run_budget=None):
-    """Check ``specs`` in ``jobs`` worker processes; their reports, in the order of ``specs``.
+    """Check ``specs`` in ``jobs`` target processes; their reports, in the order of ``specs``.
 
     ``checks`` are check ids or checks (default: the whole catalogue). ``on_start(index,
-    spec)`` is called as a target is handed to a worker (or started in this process),
+    spec)`` is called as a target is handed to a target process (or started in this process),
     ``on_report(index, report)`` as its report arrives. With one job, or one target
     another process can check, everything runs in this process, as
     :func:`~conformance.runner.run_spec` does, unless ``isolate``: then every target
-    another process can rebuild is checked in a worker, where nothing it does (``os._exit``,
+    another process can rebuild is checked in a target process, where nothing it does (``os._exit``,
     a crash in native code, a check abandoned at its timeout) can reach this process or
     the other targets.
 
     ``target_timeouts`` (one number of seconds or None per spec) are the targets' budgets
     and ``run_budget`` (a :class:`~conformance.runner.Budget`) the run's, applied as
-    :func:`~conformance.runner.run_spec` applies them: each worker gets its target's budget
+    :func:`~conformance.runner.run_spec` applies them: each target process gets its target's budget
     and what is left of the run's; once the run's runs out, no target is handed out any
-    more, the targets not started are reports marked not run, and a worker still at it
+    more, the targets not started are reports marked not run, and a target process still at it
     :data:`RUN_BUDGET_GRACE` seconds later is ended and its target marked not run too.
     A :class:`~conformance.config.PendingTarget` among ``specs`` is imported by the
-    worker that checks it, never here.
+    target process that checks it, never here.
     """
     from conformance.catalogue import all_checks
     from conformance.runner import run_spec
@@ -371,34 +371,34 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     payloads = [transferable_payload(spec) for spec in specs]
     remote = collections.deque(i for i, payload in enumerate(payloads) if payload is not None)
     local = collections.deque(i for i, payload in enumerate(payloads) if payload is None)
-    workers = min(jobs, len(remote))
-    if workers <= 1 and not (isolate and remote):
+    target_processes = min(jobs, len(remote))
+    if target_processes <= 1 and not (isolate and remote):
         for index in range(len(specs)):
             run_here(index)
         return reports
 
     context = multiprocessing.get_context("spawn")
-    threads = threads_per_worker(workers)
+    threads = threads_per_process(target_processes)
     cwd = os.getcwd()  # a check in this process may change it for a while
     import shutil
     import tempfile
 
-    # The workers' files (saved models, inputs, their fresh-process worker's folders) go
-    # here, removed below however they end: a killed worker cleans nothing up itself.
+    # The target processes' files (saved models, inputs, their check host's folders) go
+    # here, removed below however they end: a killed target process cleans nothing up itself.
     temp = tempfile.mkdtemp(prefix="keras-conformance-jobs-")
     pool, idle, busy = [], [], []
 
-    def replace(worker):
-        worker.kill()
-        pool.remove(worker)
+    def replace(target_process):
+        target_process.kill()
+        pool.remove(target_process)
         if remote:
-            replacement = _Worker(context, threads, cwd, temp)
+            replacement = _TargetProcess(context, threads, cwd, temp)
             pool.append(replacement)
             idle.append(replacement)
 
     try:
-        for _ in range(workers):
-            pool.append(_Worker(context, threads, cwd, temp))
+        for _ in range(target_processes):
+            pool.append(_TargetProcess(context, threads, cwd, temp))
         idle.extend(pool)
         while remote or local or busy:
             if run_out():  # what was not handed out is not run
@@ -406,38 +406,38 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
                     index = remote.popleft()
                     finish(index, _not_run(specs[index], f"not run: {run_budget} ran out"))
             while idle and remote:
-                worker, index = idle.pop(), remote.popleft()
+                target_process, index = idle.pop(), remote.popleft()
                 if on_start is not None:
                     on_start(index, specs[index])
                 deadline = time.monotonic() + _target_seconds(specs[index], len(check_ids))
                 if run_budget is not None:
                     deadline = min(deadline, run_budget.deadline + RUN_BUDGET_GRACE)
                 try:
-                    worker.send(index, payloads[index], check_ids, deadline, budgets(index))
+                    target_process.send(index, payloads[index], check_ids, deadline, budgets(index))
                 except (OSError, ValueError):
                     pass  # it died: waiting on it below finds out and reports it
-                busy.append(worker)
+                busy.append(target_process)
             if busy:
                 # With targets to check here, only collect what is there; else wait for
                 # the first report, death or deadline.
                 timeout = 0 if local else max(0.0, min(w.deadline for w in busy) - time.monotonic())
                 ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy],
                                  timeout=timeout))
-                for worker in list(busy):
-                    outcome = _collect(worker, ready, specs, len(check_ids), run_budget)
+                for target_process in list(busy):
+                    outcome = _collect(target_process, ready, specs, len(check_ids), run_budget)
                     if outcome is None:
                         continue
-                    busy.remove(worker)
+                    busy.remove(target_process)
                     finished, report = outcome
-                    finish(worker.index, report)
+                    finish(target_process.index, report)
                     if finished:
-                        idle.append(worker)
+                        idle.append(target_process)
                     else:
-                        replace(worker)
+                        replace(target_process)
             if local and not (idle and remote):
-                run_here(local.popleft())  # the workers go on meanwhile
+                run_here(local.popleft())  # the target processes go on meanwhile
     except BaseException:
-        _end_workers(pool)
+        _end_target_processes(pool)
         raise
     else:
         _close_all(pool)
@@ -446,24 +446,24 @@ def run_specs(specs, jobs, checks=None, on_start=None, on_report=None, isolate=F
     return reports
 
 
-def _collect(worker, ready, specs, check_count, run_budget=None):
-    """What became of the target ``worker`` checks: None while it is still at it, else
-    ``(whether the worker can go on, the target's report)``."""
-    spec = specs[worker.index]
-    if worker.connection in ready or worker.process.sentinel in ready:
+def _collect(target_process, ready, specs, check_count, run_budget=None):
+    """What became of the target ``target_process`` checks: None while it is still at it, else
+    ``(whether the target process can go on, the target's report)``."""
+    spec = specs[target_process.index]
+    if target_process.connection in ready or target_process.process.sentinel in ready:
         try:
-            reply = worker.connection.recv() if worker.connection.poll() else None
+            reply = target_process.connection.recv() if target_process.connection.poll() else None
         except (EOFError, OSError):
             reply = None
         if reply is not None:
             kind, _, value, retiring = reply
             return not retiring, value if kind == "report" else _unusable(spec, value)
-        problem = f"the worker process checking it died ({worker.death()})"
-    elif time.monotonic() > worker.deadline and run_budget is not None and run_budget.ran_out():
-        return False, _not_run(spec, f"not run to its end: {run_budget} ran out while a worker process "
+        problem = f"the target process checking it died ({target_process.death()})"
+    elif time.monotonic() > target_process.deadline and run_budget is not None and run_budget.ran_out():
+        return False, _not_run(spec, f"not run to its end: {run_budget} ran out while a target process "
                                      f"was checking it, and it was stopped")
-    elif time.monotonic() > worker.deadline:
-        problem = (f"the worker process checking it took over {_target_seconds(spec, check_count):g} s "
+    elif time.monotonic() > target_process.deadline:
+        problem = (f"the target process checking it took over {_target_seconds(spec, check_count):g} s "
                    "(every check's timeout together) and was stopped")
     else:
         return None
@@ -472,21 +472,21 @@ def _collect(worker, ready, specs, check_count, run_budget=None):
 
 
 def _close_all(pool):
-    """Ask every worker to exit (each ends its own fresh-process worker on the way), then
+    """Ask every target process to exit (each ends its own check host on the way), then
     make sure they did."""
-    for worker in pool:
+    for target_process in pool:
         try:
-            worker.connection.send(None)
+            target_process.connection.send(None)
         except (OSError, ValueError):
             pass
     stop = time.monotonic() + EXIT_GRACE
-    for worker in pool:
-        worker.process.join(timeout=max(0.0, stop - time.monotonic()))
-    _end_workers(pool)
+    for target_process in pool:
+        target_process.process.join(timeout=max(0.0, stop - time.monotonic()))
+    _end_target_processes(pool)
 
 
 def check_targets(specs, jobs, checks, stream, mode, isolate=False, target_timeouts=None, run_budget=None):
-    """The command's run over ``specs`` with ``jobs`` workers: the reports in target order,
+    """The command's run over ``specs`` with ``jobs`` target processes: the reports in target order,
     with progress on ``stream``. ``isolate`` and the budgets: see :func:`run_specs`."""
     progress = ParallelProgress(stream, mode, len(specs))
     try:

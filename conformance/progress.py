@@ -85,7 +85,7 @@ class Progress(_StatusDisplay):
 
 
 class ParallelProgress(_StatusDisplay):
-    """The progress of a run with worker processes: one line per finished target (in a CI
+    """The progress of a run with target processes: one line per finished target (in a CI
     log), or one live line on a terminal."""
 
     def __init__(self, stream, mode, total_targets):

@@ -252,7 +252,7 @@ def _called_with(spec):
 
 
 def _start_in_background(spec, checks):
-    """Let the checks that can begin their slow part now (the distribution family's worker
+    """Let the checks that can begin their slow part now (the distribution family's replica
     process) do so, to run beside the checks before them."""
     started = set()
     for check in checks:

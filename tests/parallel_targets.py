@@ -1,4 +1,4 @@
-"""Layers for tests/test_parallel.py that misbehave only inside a worker process of a
+"""Layers for tests/test_parallel.py that misbehave only inside a target process of a
 ``--jobs`` run (a process multiprocessing started), never in the test process itself."""
 
 import multiprocessing

@@ -1,10 +1,10 @@
 """The distribution checks catch their broken layers and pass correct ones.
 
-The family runs in a worker process that starts TensorFlow with its replicas (two logical
+The family runs in a replica process that starts TensorFlow with its replicas (two logical
 CPU devices, or two or more visible GPUs); the default run pays that start once, for the
 broken layers and a handful of correct targets together (``distribution.prefetch``), and the
 checks then read the cached results. ``--run-slow`` sweeps every known-good target (one more
-worker). The GPU test runs where two or more GPUs are visible.
+replica process). The GPU test runs where two or more GPUs are visible.
 """
 
 import dataclasses
@@ -29,7 +29,7 @@ from examples.tricky_good.construction_graph import DropPath
 from keras_compat import keras
 from tests.family_contract import family_tests
 
-# One xdist worker runs this module, so the checks of a target share its worker process.
+# One xdist worker runs this module, so the checks of a target share its replica process.
 pytestmark = pytest.mark.xdist_group("distribution")
 
 CHECKS, test_every_check_has_a_broken_layer, test_check_fails_its_broken_layer = family_tests(
@@ -135,7 +135,7 @@ def test_every_tricky_input_and_output_fails_no_check(label):
     assert not [f"{r.check}: {r.message}" for r in results if r.status not in ("passed", "skipped")]
 
 
-#: What the default run checks in a worker process: one process for them all.
+#: What the default run checks in a replica process: one process for them all.
 DEFAULT_TARGETS = (
     [CheckSpec(cls, inputs=inputs, kwargs=kwargs, **broken.SPEC_OPTIONS[cls])
      for cases in broken.BROKEN.values() for cls, kwargs, inputs in cases]
@@ -153,7 +153,7 @@ _USING_DEFAULT_TARGETS = {
 
 
 @pytest.fixture(autouse=True)
-def _one_worker_for_the_default_targets(request):
+def _one_replica_process_for_the_default_targets(request):
     if request.node.originalname in _USING_DEFAULT_TARGETS:
         distribution.prefetch(DEFAULT_TARGETS)  # at no cost once done
 
@@ -170,15 +170,15 @@ def test_the_family_runs_in_the_full_tier_only():
     assert result.status == "skipped" and "full tier" in result.message
 
 
-def test_checks_of_one_target_share_one_worker(monkeypatch):
+def test_checks_of_one_target_share_one_replica_process(monkeypatch):
     started = []
 
-    def fake_worker(run, payloads, timeout, where=None):
+    def fake_replica_process(run, payloads, timeout, where=None):
         started.append(payloads)
         passed = dict.fromkeys(CHECKS)
         return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], found=passed) for _ in payloads]
 
-    monkeypatch.setattr(launcher, "_run_worker", fake_worker)
+    monkeypatch.setattr(launcher, "_run_replica_process", fake_replica_process)
     spec = _layer(keras.layers.Dense, ["8,7"], {"units": 5})
     threads = [threading.Thread(target=run_check, args=(check_id, spec)) for check_id in CHECKS * 2]
     for thread in threads:
@@ -191,12 +191,12 @@ def test_checks_of_one_target_share_one_worker(monkeypatch):
 def test_a_full_tier_run_starts_the_family_in_the_background_before_its_turn(monkeypatch):
     runs = []
 
-    def fake_worker(run, payloads, timeout, where=None):
+    def fake_replica_process(run, payloads, timeout, where=None):
         runs.append(threading.current_thread().name)
         passed = dict.fromkeys(CHECKS)
         return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], found=passed) for _ in payloads]
 
-    monkeypatch.setattr(launcher, "_run_worker", fake_worker)
+    monkeypatch.setattr(launcher, "_run_replica_process", fake_replica_process)
     spec = _layer(keras.layers.Dense, ["8,7"], {"units": 7})
     report = run_spec(spec, checks=["check_no_weights_after_init", *CHECKS])
     assert [r.status for r in report.results] == ["passed"] * (1 + len(CHECKS))
@@ -209,10 +209,10 @@ def test_what_a_check_raised_in_the_replicas_process_is_its_result(monkeypatch):
                                                              "1 plain variable(s)", "use add_weight()")
     found["check_distributed_save_load"] = NotApplicable("declared stochastic_inference")
 
-    def fake_worker(run, payloads, timeout, where=None):
+    def fake_replica_process(run, payloads, timeout, where=None):
         return [launcher.FamilyResults(devices=["/cpu:0", "/cpu:1"], found=found) for _ in payloads]
 
-    monkeypatch.setattr(launcher, "_run_worker", fake_worker)
+    monkeypatch.setattr(launcher, "_run_replica_process", fake_replica_process)
     spec = _layer(keras.layers.Dense, ["8,7"], {"units": 3})
     results = {r.check: r for r in (run_check(check_id, spec) for check_id in CHECKS)}
     variables = results["check_distributed_variables"]

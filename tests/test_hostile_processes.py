@@ -275,7 +275,7 @@ def test_os_exit_and_a_segfault_in_an_isolated_run_are_one_error_row_each(tmp_pa
 
 def test_after_a_check_that_cannot_be_stopped_the_next_targets_are_checked_in_a_fresh_process(run_env, tmp_path):
     """The hung check's thread keeps running in the checking process: its target's other
-    checks are errors, the next target is checked in a worker process (with the verdicts it
+    checks are errors, the next target is checked in a target process (with the verdicts it
     gets alone), and the command exits with the verdict, not an abort (134) at shutdown."""
     env, marker, temp, _ = run_env
     config = _config(tmp_path, f'target = "{PROCESSES}:HangsInCall"\ninput_shapes = [[3, 4]]',

@@ -1,5 +1,5 @@
-"""``--jobs N``: targets checked in spawned worker processes, one report in target order,
-the same verdicts as in process; a crashed or hung worker is one error row; the workers end
+"""``--jobs N``: targets checked in spawned target processes, one report in target order,
+the same verdicts as in process; a crashed or hung target process is one error row; the target processes end
 with the run, also when it is interrupted; bad ``jobs`` values are usage errors."""
 
 import json
@@ -18,13 +18,13 @@ from conformance.report import UNUSABLE_CHECK
 from conformance.runner import run_spec
 from conformance.spec import CheckSpec, spec_from_payload
 
-# Each spawned worker imports TensorFlow: keep these tests on one xdist worker, so that two
-# sets of workers do not compete for the same two cores.
+# Each spawned target process imports TensorFlow: keep these tests on one xdist worker, so that two
+# sets of target processes do not compete for the same two cores.
 pytestmark = pytest.mark.xdist_group("parallel")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = f"{ROOT / 'examples' / 'broken_layers' / 'shapes.py'}:ShapeLyingDense"
-HELPERS = "tests/parallel_targets.py"  # relative: the workers start where the run started
+HELPERS = "tests/parallel_targets.py"  # relative: the target processes start where the run started
 LAYERS = f"{keras.__name__}.layers"
 CHEAP_CHECKS = ["check_call_returns_tensors", "check_batch_sizes"]
 
@@ -112,7 +112,7 @@ def test_the_workers_are_spawned_and_end_when_the_run_is_interrupted(monkeypatch
                         lambda method=None: methods.append(method) or get_context(method))
 
     def interrupt(index, spec):
-        if index == 1:  # the first target is with a worker, the second not yet
+        if index == 1:  # the first target is with a target process, the second not yet
             raise KeyboardInterrupt
 
     specs = [_spec(keras.layers.Dense, f"dense {n}", f"{LAYERS}:Dense", units=n) for n in (2, 3)]
@@ -124,9 +124,9 @@ def test_the_workers_are_spawned_and_end_when_the_run_is_interrupted(monkeypatch
 
 def test_one_target_another_process_can_check_runs_in_this_process(monkeypatch):
     def no_worker(*args):
-        raise AssertionError("no worker process is needed")
+        raise AssertionError("no target process is needed")
 
-    monkeypatch.setattr(parallel, "_Worker", no_worker)
+    monkeypatch.setattr(parallel, "_TargetProcess", no_worker)
     specs = [_spec(keras.layers.Dense, "dense", f"{LAYERS}:Dense", units=4),
              _spec(keras.layers.Dense, "local", None, units=2)]
     reports = parallel.run_specs(specs, 4, checks=CHEAP_CHECKS)
@@ -147,7 +147,7 @@ def test_what_goes_to_a_worker_and_back_pickles(monkeypatch):
     lambda_spec = CheckSpec(cls=keras.layers.Lambda, inputs=["3,7"], kwargs={"function": lambda x: x},
                             import_path=f"{LAYERS}:Lambda")
     assert parallel.transferable_payload(lambda_spec) is None  # checked in process instead
-    # Workers never import the __main__ script: what it defines is checked in process too.
+    # Target processes never import the __main__ script: what it defines is checked in process too.
     in_main = type("InMain", (keras.layers.Layer,), {"__module__": "__main__"})
     assert parallel.transferable_payload(CheckSpec(cls=in_main, inputs=["3,7"], import_path="__main__:InMain")) is None
     double = _in_main_module(monkeypatch, lambda x: 2 * x, "double")
@@ -160,13 +160,13 @@ def test_what_goes_to_a_worker_and_back_pickles(monkeypatch):
 
 
 def test_the_cpus_are_shared_between_the_workers():
-    assert [parallel.threads_per_worker(jobs, cpus=2) for jobs in (1, 2, 3)] == [2, 1, 1]
-    assert parallel.threads_per_worker(2, cpus=16) == 8
+    assert [parallel.threads_per_process(jobs, cpus=2) for jobs in (1, 2, 3)] == [2, 1, 1]
+    assert parallel.threads_per_process(2, cpus=16) == 8
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--jobs", "0"], "--jobs takes a positive whole number of worker processes, got 0"),
-    (["--jobs", "-2"], "--jobs takes a positive whole number of worker processes, got -2"),
+    (["--jobs", "0"], "--jobs takes a positive whole number of target processes, got 0"),
+    (["--jobs", "-2"], "--jobs takes a positive whole number of target processes, got -2"),
     (["--jobs", "two"], "argument --jobs: invalid int value: 'two'"),
 ])
 def test_a_bad_jobs_option_is_a_one_line_usage_error(capsys, argv, message):

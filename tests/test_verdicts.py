@@ -24,7 +24,7 @@ def _marks(label, sampled):
     marks = [] if label in sampled else [pytest.mark.slow]
     if _family(label) == "distribution":
         # Beside tests/test_checks_distribution.py, which runs the family on these layers
-        # in one worker process: the verdicts here then read its cached results.
+        # in one replica process: the verdicts here then read its cached results.
         marks.append(pytest.mark.xdist_group("distribution"))
     return marks
 

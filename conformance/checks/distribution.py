@@ -56,7 +56,7 @@ _SHARD_HINT = ("each replica computes on its shard of the batch and Keras alread
 
 def run_in_replicas(spec, replicas):
     """``{check id: what it raised}`` for every check of the family on ``spec`` (None where it
-    passed), in the replicas' process (:mod:`conformance.distributed.worker` calls it by
+    passed), in the replicas' process (:mod:`conformance.distributed.replica_process` calls it by
     :data:`_RUN_IN_REPLICAS`): a :class:`NotApplicable` or a :class:`ContractViolation`
     naming the replicas, which the process sends back as they are (an exception of the
     target's own, which may not survive the trip, is sent as the violation it stands for)."""

@@ -1,15 +1,15 @@
-"""Starting the worker process once per target, and keeping what it found.
+"""Starting the replica process once per target, and keeping what it found.
 
-The family names the function the worker runs on each target with the replicas (``run``,
+The family names the function the replica process runs on each target with the replicas (``run``,
 a ``"module:function"`` path, called as ``function(spec, replicas)``); this package never
-imports the checks. The runner starts the worker in the background when a run that
+imports the checks. The runner starts the replica process in the background when a run that
 includes the family begins (:func:`start`), or else the first distribution check of a spec
-does; the worker runs the whole family, and the checks read the cached results. The cache
+does; the replica process runs the whole family, and the checks read the cached results. The cache
 is keyed on the spec's payload (the function and the requested devices), keeps the last
 :data:`CACHE_SIZE` targets, and lets
-one thread run a given target while the others wait for its results. A worker that
+one thread run a given target while the others wait for its results. A replica process that
 outlives its timeout (90% of the spec's) is killed, and every check of its targets reports
-it. :func:`prefetch` runs several targets in one worker, paying TensorFlow's start-up
+it. :func:`prefetch` runs several targets in one replica process, paying TensorFlow's start-up
 once (the test-suite does).
 """
 
@@ -26,8 +26,8 @@ from conformance.distributed.devices import DEVICES_VARIABLE
 from conformance.worker import WorkerError, WorkerTimeout, calling_context, run_in_fresh_process
 
 CACHE_SIZE = 64
-#: The share of the spec's timeout the worker may use: the first check's own timeout
-#: (the whole timeout) must not fire before the worker has been killed and reported.
+#: The share of the spec's timeout the replica process may use: the first check's own timeout
+#: (the whole timeout) must not fire before the replica process has been killed and reported.
 TIMEOUT_SHARE = 0.9
 
 _cache = collections.OrderedDict()
@@ -36,7 +36,7 @@ _lock = threading.Lock()
 
 @dataclass
 class FamilyResults:
-    """What the worker found for one target: what the family's function returned for it
+    """What the replica process found for one target: what the family's function returned for it
     (``found``), or why there is nothing."""
 
     devices: list = field(default_factory=list)
@@ -54,7 +54,7 @@ class _Pending:
 
 
 def family_results(spec, run):
-    """The worker's :class:`FamilyResults` for ``spec`` (``run`` being the family's function),
+    """The replica process's :class:`FamilyResults` for ``spec`` (``run`` being the family's function),
     from the cache when another check of the same target already ran it. ``ValueError``
     when the spec cannot be sent to another process (no ``import_path``, or kwargs pickle
     cannot carry)."""
@@ -81,7 +81,7 @@ def _start_quietly(spec, run, where):
 
 
 def prefetch(specs, run):
-    """Run ``run``, in one worker process, on each of ``specs`` not cached yet."""
+    """Run ``run``, in one replica process, on each of ``specs`` not cached yet."""
     _results_for(specs, run)
 
 
@@ -111,16 +111,16 @@ def _results_for(specs, run, where=None):
     for entry in entries:
         entry.done.wait()
     if any(entry.results is None for entry in entries):
-        raise RuntimeError("the distribution worker could not be started")
+        raise RuntimeError("the replica process could not be started")
     return [entry.results for entry in entries]
 
 
 def _run_owned(owned, run, where=None):
-    """Run the worker for the entries this thread created, and hand out its results."""
+    """Run the replica process for the entries this thread created, and hand out its results."""
     try:
         timeout = TIMEOUT_SHARE * sum(entry.spec.timeout for entry in owned.values())
         payloads = [pickle.dumps(pickle.loads(key)[0]) for key in owned]
-        for entry, results in zip(owned.values(), _run_worker(run, payloads, timeout, where)):
+        for entry, results in zip(owned.values(), _run_replica_process(run, payloads, timeout, where)):
             entry.results = results
     finally:
         with _lock:
@@ -130,13 +130,13 @@ def _run_owned(owned, run, where=None):
                 entry.done.set()
 
 
-def _run_worker(run, payloads, timeout, where=None):
+def _run_replica_process(run, payloads, timeout, where=None):
     """One :class:`FamilyResults` per pickled payload, from one fresh process (a child of
-    the checker's fresh-process worker: TensorFlow imported, its runtime not yet started,
+    the checker's check host: TensorFlow imported, its runtime not yet started,
     so the child can still configure the replicas) that calls ``run`` on each."""
     started = time.perf_counter()
     try:
-        document = run_in_fresh_process("conformance.distributed.worker:run_payloads", run, payloads,
+        document = run_in_fresh_process("conformance.distributed.replica_process:run_payloads", run, payloads,
                                         os.environ.get(DEVICES_VARIABLE), timeout=timeout, where=where)
     except WorkerTimeout:
         problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
@@ -157,7 +157,7 @@ def _results_of(document, count, seconds):
     for target in document["targets"]:
         found = FamilyResults(devices=document["devices"], found=target["found"], seconds=seconds)
         if target["unusable"] is not None:
-            found.problem = ("the target to import in the distribution worker process", target["unusable"])
+            found.problem = ("the target to import in the replica process", target["unusable"])
         results.append(found)
     return results
 

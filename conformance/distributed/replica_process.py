@@ -1,6 +1,6 @@
-"""The distribution family's worker process.
+"""The distribution family's replica process: a process whose TensorFlow runtime has several replicas.
 
-``python -m conformance.distributed.worker RUN PAYLOADS RESULTS`` configures the replicas
+``python -m conformance.distributed.replica_process RUN PAYLOADS RESULTS`` configures the replicas
 first (before anything that could start TensorFlow's runtime, the targets' own modules
 included), rebuilds each spec from the pickled list of payloads
 (:meth:`CheckSpec.to_payload`), calls the family's function ``RUN`` (``"module:function"``,

@@ -183,14 +183,16 @@ def pending_from_entry(entry, defaults, base_dir=None):
     _refuse_malformed_target(target)
     inputs = _call_inputs(entry, target)
     reference = entry.get("reference")
+    if reference is None and entry.get("weight_map"):
+        raise UsageError(f"{target}: weight_map needs a reference")
     if reference is not None:
-        from conformance import references
+        from conformance import reference_target
 
-        try:
-            ref = references.get(reference)
-        except KeyError as exc:
-            raise UsageError(exc.args[0])
-        if inputs is None:
+        problem = reference_target.malformed(reference)
+        if problem:
+            raise UsageError(problem)
+        ref = reference_target.registry_entry(reference)
+        if inputs is None and ref is not None:
             from conformance.inputs import CallInputs
 
             inputs = CallInputs.of(input_shapes=ref.shapes(
@@ -212,6 +214,9 @@ def pending_from_entry(entry, defaults, base_dir=None):
         else defaults.get("timeout", DEFAULT_TIMEOUT)
     target_timeout = validated("target_timeout", entry["target_timeout"], f"target_timeout of {target}") \
         if "target_timeout" in entry else defaults.get("target_timeout")
+    golden = _golden_folder(entry.get("golden"), f"golden of {target}", base_dir) or defaults.get("golden")
+    if defaults.get("update_golden") and not golden:
+        raise UsageError(f"{target}: --update-golden needs --golden DIR (or golden in the pyproject table)")
     fields = dict(
         inputs=inputs,
         kwargs=entry.get("kwargs") or {},
@@ -224,9 +229,20 @@ def pending_from_entry(entry, defaults, base_dir=None):
         timeout=timeout,
         label=target,
         import_path=target,
+        golden=golden,
+        update_golden=bool(defaults.get("update_golden")),
         **{key: entry[key] for key in PASSED_THROUGH if entry.get(key)},
     )
     return PendingTarget(target=target, fields=fields, target_timeout=target_timeout)
+
+
+def _golden_folder(value, where, base_dir=None):
+    """A ``golden`` folder as given (None if not), relative to ``base_dir`` (the pyproject's
+    folder) when it is relative and read from a pyproject."""
+    if value is None:
+        return None
+    value = validated("golden", value, where)
+    return os.path.join(base_dir, value) if base_dir and not os.path.isabs(value) else value
 
 
 def _refuse_malformed_target(target):
@@ -299,6 +315,8 @@ def run_options(args):
     if args.format is not None:
         validated("format", args.format, "--format")
     defaults = {"tier": args.tier or "fast", "strict": args.strict,
+                "golden": _golden_folder(getattr(args, "golden", None), "--golden"),
+                "update_golden": getattr(args, "update_golden", False),
                 "timeout": timeout or DEFAULT_TIMEOUT, "target_timeout": target_timeout}
     if args.target is None:
         if args.inputs or args.call_kwargs or args.kwargs:
@@ -316,6 +334,8 @@ def run_options(args):
             "strict": args.strict or section.get("strict", False),
             "timeout": timeout or table_seconds("timeout") or DEFAULT_TIMEOUT,
             "target_timeout": target_timeout or table_seconds("target_timeout"),
+            "golden": defaults["golden"] or _golden_folder(section.get("golden"), f"golden in {where}", base_dir),
+            "update_golden": defaults["update_golden"],
         }
         if not isinstance(section["targets"], list):
             raise UsageError(f"targets in {where} must be an array of tables ([[tool.keras-conformance.targets]])")
@@ -331,6 +351,8 @@ def run_options(args):
             entry[option.name] = value if read is None else read(value)
     if args.reference_kwargs and not args.reference:
         raise UsageError("--reference-kwargs needs --reference")
+    if args.weight_map and not args.reference:
+        raise UsageError("--weight-map needs --reference")
     return RunOptions([pending_from_entry(entry, defaults)], args.format or "text", args.output, run_timeout)
 
 

@@ -52,6 +52,13 @@ def tier(value, where):
     return value
 
 
+def folder(value, where):
+    """``value`` as a folder path; a usage error unless it is a non-empty string."""
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{where} takes a folder path, got {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Option:
     """One option. ``name`` is its pyproject key; ``flags`` its command-line spelling (none:
@@ -127,9 +134,26 @@ OPTIONS = (
            cli={"metavar": "JSON"},
            help='constant keyword arguments of every call, e.g. \'{"use_causal_mask": true}\''),
     Option("reference", flags=("--reference",), target=True, spec="reference",
-           help="reference_models entry to compare against"),
+           help="what to compare against: a reference_models entry (simple_dense), a Layer class "
+                "(keras.layers:LayerNormalization, pkg.module:Class, file.py:Class) or a function "
+                "(pkg.formulas:layer_norm, called like the target with NumPy arrays, weights= "
+                "and training=, returning the expected outputs)"),
     Option("reference_kwargs", flags=("--reference-kwargs",), target=True, spec="reference_kwargs",
            help="kwargs of the reference (default: --kwargs)"),
+    Option("weight_map", flags=("--weight-map",), target=True, spec="weight_map",
+           cli={"metavar": "JSON|MODULE:FUNCTION"}, passes_through=True,
+           help="how the reference's weights become the target's when order and shape do not "
+                "say: '{\"target weight\": \"reference weight\"}' (a name ending in .T is "
+                "transposed; unmapped weights take the reference's weight of the same name) or a "
+                "function taking the reference's weights {name: array} and returning the target's"),
+    Option("golden", flags=("--golden",), table=True, target=True, spec="golden", validate=folder,
+           cli={"metavar": "DIR"},
+           help="golden files: the first run records each target's inputs, weights, outputs and "
+                "gradients in DIR, later runs compare against them (check_matches_golden; "
+                "pyproject key: golden, relative to the pyproject's folder)"),
+    Option("update_golden", flags=("--update-golden",), spec="update_golden", default=False,
+           cli={"action": "store_true"},
+           help="record the golden files in the --golden DIR again instead of comparing"),
     Option("tier", flags=("--tier",), table=True, target=True, spec="tier", validate=tier,
            default="fast", cli={"choices": TIERS}),
     Option("expect_fail", flags=("--expect-fail",), target=True, spec="expected_failures",

@@ -347,6 +347,7 @@ def check_layer(
     call_kwargs=None,
     reference=None,
     reference_kwargs=None,
+    weight_map=None,
     tier="fast",
     expected_failures=None,
     strict=False,
@@ -361,6 +362,8 @@ def check_layer(
     loss_outputs=None,
     unbatched_outputs=(),
     float32_outputs=(),
+    golden=None,
+    update_golden=False,
 ):
     """Check one layer or model class against every contract; returns a :class:`Report`.
 
@@ -368,11 +371,15 @@ def check_layer(
     ``["query=2,5,8", "value=2,5,8"]`` or ``["3,6:int32@0..20"]`` (see
     :mod:`conformance.inputs`), and ``call_kwargs``, constants of every call; or
     ``input_shapes``, the shorthand for positional float inputs, e.g. ``[(3, 7)]``.
-    ``reference`` names an entry of ``reference_models`` to compare against.
+    ``reference`` names what to compare against: an entry of ``reference_models``, a Layer
+    class or a function (``module:Name``; see :mod:`conformance.reference_target`), with
+    ``reference_kwargs`` and ``weight_map``.
     ``timeout`` is the seconds each check may take; ``target_timeout`` and ``run_timeout``
     budget all the checks (the same here, as there is one target). ``kwargs_factory``,
     ``loss_outputs``, ``unbatched_outputs`` and ``float32_outputs`` are
-    :class:`~conformance.spec.CheckSpec`'s.
+    :class:`~conformance.spec.CheckSpec`'s. ``golden`` is a folder of golden files
+    (check_matches_golden records there on the first run, then compares); ``update_golden``
+    records them again.
     """
     for name, value in (("timeout", timeout), ("target_timeout", target_timeout),
                         ("run_timeout", run_timeout)):
@@ -389,6 +396,7 @@ def check_layer(
         strict=strict,
         reference=reference,
         reference_kwargs=reference_kwargs,
+        weight_map=weight_map,
         tier=tier,
         timeout=timeout,
         label=label,
@@ -397,6 +405,8 @@ def check_layer(
         loss_outputs=loss_outputs,
         unbatched_outputs=unbatched_outputs,
         float32_outputs=float32_outputs,
+        golden=golden,
+        update_golden=update_golden,
     )
     if reference is not None:
         spec.reference_entry()  # unknown names fail here, before any check runs

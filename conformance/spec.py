@@ -1,6 +1,7 @@
 """What is checked: a class, its constructor kwargs, example input shapes and declarations."""
 
 import inspect
+import os
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
 
@@ -35,7 +36,8 @@ class CheckSpec:
     ``unbatched_outputs`` names outputs without a batch axis that the checks cannot tell
     apart; ``float32_outputs`` names outputs kept in float32 by design, under mixed
     precision and float64 (the trait ``float32_outputs`` declares it for every output).
-    An output is named by
+    ``golden`` is a folder of golden files (recorded outputs, see :mod:`conformance.golden`);
+    ``update_golden`` records them again instead of comparing. An output is named by
     its place in the output structure (``"0"``, ``"logits"``,
     ``"1.cache"``) or its position in the flat list of outputs.
     """
@@ -48,6 +50,7 @@ class CheckSpec:
     strict: bool = False
     reference: Optional[str] = None
     reference_kwargs: Optional[Mapping] = None
+    weight_map: object = None
     tier: str = "fast"
     timeout: float = 180.0
     label: Optional[str] = None
@@ -58,6 +61,8 @@ class CheckSpec:
     loss_outputs: Optional[Sequence] = None
     unbatched_outputs: Sequence = ()
     float32_outputs: Sequence = ()
+    golden: Optional[str] = None
+    update_golden: bool = False
 
     def __post_init__(self):
         if not isinstance(self.cls, type) or not issubclass(self.cls, keras.layers.Layer):
@@ -89,6 +94,8 @@ class CheckSpec:
                 f"unknown traits {sorted(unknown)}; declarable: {sorted(DECLARABLE_TRAITS)}"
             )
         self.expected_failures = dict(self.expected_failures)
+        if self.weight_map is not None:
+            self._check_weight_map()
         if self.tier not in ("fast", "full"):
             raise ValueError(f"tier must be 'fast' or 'full', got {self.tier!r}")
         if self.label is None:
@@ -221,31 +228,43 @@ class CheckSpec:
             "call_kwargs": dict(self.call_kwargs), "kwargs": dict(self.kwargs),
             "traits": sorted(self.traits), "expected_failures": dict(self.expected_failures),
             "strict": self.strict, "reference": self.reference,
-            "reference_kwargs": self.reference_kwargs, "tier": self.tier, "timeout": self.timeout,
+            "reference_kwargs": self.reference_kwargs, "weight_map": self.weight_map,
+            "tier": self.tier, "timeout": self.timeout,
             "label": self.label, "kwargs_factory": self.kwargs_factory,
             "loss_outputs": self.loss_outputs, "unbatched_outputs": tuple(self.unbatched_outputs),
             "float32_outputs": tuple(self.float32_outputs or ()),
+            "golden": None if self.golden is None else os.fspath(self.golden),
+            "update_golden": self.update_golden,
         }
 
     # -- the reference -------------------------------------------------------------------
 
     def reference_entry(self):
+        """The reference (:class:`conformance.reference_target.Reference`: a registry entry,
+        a Layer class or a function), resolved once; None without one."""
         if self.reference is None:
             return None
-        from conformance import references
+        if getattr(self, "_reference", None) is None:
+            from conformance import reference_target
 
-        return references.get(self.reference)
+            self._reference = reference_target.resolve(self.reference)
+        return self._reference
 
     def new_reference(self):
         """The reference class built with ``reference_kwargs`` (or the target's kwargs)."""
-        entry = self.reference_entry()
-        kwargs = self.kwargs if self.reference_kwargs is None else self.reference_kwargs
-        return entry.cls(**dict(kwargs))
+        return self.reference_entry().new(self)
 
     def built_reference(self):
-        reference = self.new_reference()
-        self.call(reference, self.draw(seed=0), training=False)
-        return reference
+        return self.reference_entry().built(self)
+
+    def _check_weight_map(self):
+        """``weight_map`` given as JSON text becomes its dict; a ``module:function`` text is
+        imported when first used. A ``ValueError`` if it is neither, or has no reference."""
+        from conformance import reference_target
+
+        if self.reference is None:
+            raise ValueError("weight_map needs a reference")
+        self.weight_map = reference_target.parse_weight_map(self.weight_map, import_function=False)
 
 
 def _is_serialized(value):

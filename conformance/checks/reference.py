@@ -5,11 +5,13 @@ import math
 import numpy as np
 import tensorflow as tf
 
+import keras_compat as compat
+from conformance import reference_target
 from conformance.catalogue import contract
 from conformance.checks._common import forward, projection_loss
 from keras_compat import keras
 from conformance.outcomes import NotApplicable, expect
-from conformance.tensors import as_arrays, mismatch
+from conformance.tensors import as_arrays, mismatch, undefined_outputs
 
 #: Relative tolerance for outputs and gradients computed from the same weights: the target
 #: may order its arithmetic differently from the reference.
@@ -24,19 +26,34 @@ def _shapes(layer):
     return [tuple(int(d) for d in w.shape) for w in layer.weights]
 
 
-def _names(layer):
-    return [w.name.split("/")[-1].split(":")[0] for w in layer.weights]
-
-
 def _listing(layer):
-    return ", ".join(f"{n}{s}" for n, s in zip(_names(layer), _shapes(layer))) or "no weights"
+    return reference_target.listing(reference_target.weight_names(layer), _shapes(layer))
 
 
-def _require_same_structure(target, reference):
-    """Raise a violation unless both have weights of the same shapes in the same order."""
-    expect(_shapes(target) == _shapes(reference),
-           f"the reference's weights, in order: {_listing(reference)}",
-           lambda: _listing(target))
+def _layer_reference(spec, what):
+    """The spec's reference; not applicable when it is a function, which has no ``what``."""
+    reference = spec.reference_entry()
+    if not reference.has_weights:
+        raise NotApplicable(reference.not_a_layer_reason(what))
+    return reference
+
+
+def _mapped(spec, reference, target, arrays=None):
+    """The values for ``target.weights`` from ``reference``'s weights (or ``arrays`` in their
+    place), through the spec's weight map; a violation when they do not fit."""
+    weight_map = reference_target.parse_weight_map(spec.weight_map)
+    names = reference_target.weight_names(reference)
+    arrays = reference.get_weights() if arrays is None else arrays
+    mapped, problem = reference_target.map_weights(names, arrays, target, weight_map)
+    if weight_map is None:
+        expect(problem is None, f"the reference's weights, in order: {_listing(reference)}",
+               problem, hint="if they are the same weights in another order or layout, "
+                             + reference_target.WEIGHT_MAP_HELP)
+    else:
+        expect(problem is None, "the weight_map to give each of the target's weights a value of its shape",
+               problem, hint=f"the reference's weights: {_listing(reference)}; "
+                             f"the target's: {_listing(target)}")
+    return mapped
 
 
 def _with_reference_weights(spec, randomize=True):
@@ -45,40 +62,64 @@ def _with_reference_weights(spec, randomize=True):
 
     reference = spec.built_reference()
     target = spec.built()
-    _require_same_structure(target, reference)
     if randomize:
         randomize_weights(reference, seed=0)
-    target.set_weights(reference.get_weights())
+    target.set_weights(_mapped(spec, reference, target))
     return target, reference
 
 
 @contract("reference", needs_reference=True)
 def check_reference_weight_structure(spec):
-    """The target has as many weights as the reference, in the same order, with the same shapes."""
-    _require_same_structure(spec.built(), spec.built_reference())
+    """The target has as many weights as the reference, in the same order, with the same shapes (or as the weight map says)."""
+    _layer_reference(spec, "weights")
+    _mapped(spec, spec.built_reference(), spec.built())
+
+
+def _function_outputs(spec, reference, values, training, target):
+    """What a function reference expects of ``target`` (its current weights) on ``values``."""
+    weights = reference_target.named_values(target)
+    returned = reference.function_outputs(spec, values, training, weights)
+    problem = undefined_outputs(returned)
+    if problem:
+        raise ValueError(f"reference function {spec.reference!r} returned {problem}; it must "
+                         "return the expected outputs (an array or a structure of arrays)")
+    return as_arrays(returned)
 
 
 @contract("reference", needs_reference=True, skipped_by=("stochastic_inference",))
 def check_reference_outputs(spec):
-    """With the reference's weights, the target's outputs match the reference's, in inference and (when the reference is deterministic) in training."""
-    target, reference = _with_reference_weights(spec)
+    """With the reference's weights, the target's outputs match the reference's, in inference, in training and in inference after a training call (the last two when the reference is deterministic in training)."""
+    from conformance.references import randomize_weights
+
+    reference = spec.reference_entry()
+    deterministic = not reference.stochastic_in_training(spec)
     x = spec.draw(seed=1)
-    modes = [False]
-    if "stochastic_in_training" not in spec.reference_entry().traits:
-        modes.append(True)
-    for training in modes:
-        expected = forward(spec, reference, x, training=training)
+    if reference.has_weights:
+        target, instance = _with_reference_weights(spec)
+        modes = [False] + ([True, "after"] if deterministic else [])
+    else:
+        target = spec.built()
+        randomize_weights(target, seed=0)
+        modes = [False] + ([True] if deterministic else [])
+    for mode in modes:
+        training = mode is True
+        if reference.has_weights:
+            expected = forward(spec, instance, x, training=training)
+        else:
+            expected = _function_outputs(spec, reference, x, training, target)
         seen = forward(spec, target, x, training=training)
-        mode = "training" if training else "inference"
+        described = {False: "inference", True: "training", "after": "inference after a training call"}[mode]
         difference = mismatch(expected, seen, _CLOSE, floor=1e-6)
-        expect(not difference, f"the reference's {mode} outputs", difference)
+        expect(not difference, f"the reference's {described} outputs", difference,
+               hint="a training call updates state (a moving mean or variance) as the reference's "
+                    "does" if mode == "after" else None)
 
 
-def _gradients(spec, layer, inputs):
-    """Gradients of the projection loss w.r.t. the trainable weights, then the float inputs."""
+def _gradients(spec, layer, inputs, weights):
+    """Gradients of the projection loss w.r.t. ``weights``, then the float inputs."""
     tensors = spec.inputs.as_tensors(inputs)
     watched = [tensors[key] for key in spec.inputs.float_keys]
-    weights = list(layer.trainable_weights)
+    weights = list(weights)
     with tf.GradientTape() as tape:
         tape.watch(watched)
         loss = projection_loss(spec.call(layer, tensors, training=False), seed=0)
@@ -90,17 +131,41 @@ def _gradients(spec, layer, inputs):
     ]
 
 
+def _mapped_gradients(spec, reference, target, weight_gradients):
+    """The reference's gradients w.r.t. its trainable weights, placed on the target's
+    trainable weights through the weight map (a non-trainable weight's gradient is zero)."""
+    trainable = {id(w): g for w, g in zip(reference.trainable_weights, weight_gradients)}
+    full = [trainable.get(id(w), np.zeros(tuple(w.shape))) for w in reference.weights]
+    mapped = _mapped(spec, reference, target, arrays=full)
+    positions = {id(w): i for i, w in enumerate(target.weights)}
+    return [mapped[positions[id(w)]] for w in target.trainable_weights]
+
+
 @contract("reference", needs_reference=True, skipped_by=("inference_only", "stochastic_inference"))
 def check_reference_gradients(spec):
     """With the reference's weights, the gradients of a loss w.r.t. the target's trainable weights and inputs match the reference's."""
+    _layer_reference(spec, "gradients w.r.t. weights")
     target, reference = _with_reference_weights(spec)
     x = spec.draw(seed=1)
-    expected, seen = _gradients(spec, reference, x), _gradients(spec, target, x)
-    trainable = [w.name.split("/")[-1].split(":")[0] for w in reference.trainable_weights]
     floats = spec.inputs.float_keys
+    weight_map = reference_target.parse_weight_map(spec.weight_map)
+    expected = _gradients(spec, reference, x, reference.trainable_weights)
+    seen = _gradients(spec, target, x, target.trainable_weights)
+    if weight_map is None:
+        trainable = [compat.weight_name(w) for w in reference.trainable_weights]
+        expect(len(expected) == len(seen), f"{len(trainable)} trainable weights, like the reference",
+               f"{len(seen) - len(floats)} trainable weights")
+    else:
+        weights_seen = seen[:len(seen) - len(floats)]
+        if callable(weight_map):  # an arbitrary function does not carry gradients across
+            weights_expected, weights_seen = [], []
+        else:
+            weights_expected = _mapped_gradients(spec, reference, target,
+                                                 expected[:len(expected) - len(floats)])
+        expected = weights_expected + expected[len(expected) - len(floats):]
+        seen = weights_seen + seen[len(seen) - len(floats):]
+        trainable = [compat.weight_name(w) for w in target.trainable_weights][:len(weights_seen)]
     labels = [f"weight {n!r}" for n in trainable] + [f"input {key}" for key in floats]
-    expect(len(expected) == len(seen), f"{len(trainable)} trainable weights, like the reference",
-           f"{len(seen) - len(floats)} trainable weights")
     overall = max([1e-12] + [float(np.max(np.abs(g))) for g in expected if g.size])
     for label, want, got in zip(labels, expected, seen):
         if not want.size:
@@ -126,10 +191,14 @@ def _describe_draws(arrays):
 @contract("reference", needs_reference=True)
 def check_reference_initialization(spec):
     """Fresh weights are initialised like the reference's: equal where the reference's are fixed (zeros, ones), with the same mean and spread where random."""
+    _layer_reference(spec, "initial weights")
     keras.utils.set_random_seed(0)
-    _require_same_structure(spec.built(), spec.built_reference())
-    names = _names(spec.built_reference())
-    references = _fresh_weights(spec.built_reference, _INIT_INSTANCES)
+    template = spec.built()
+    _mapped(spec, spec.built_reference(), template)
+    names = reference_target.weight_names(template)
+    fresh = [[np.asarray(a, dtype="float64") for a in _mapped(spec, spec.built_reference(), template)]
+             for _ in range(_INIT_INSTANCES)]
+    references = [list(draws) for draws in zip(*fresh)]
     targets = _fresh_weights(spec.built, _INIT_INSTANCES)
     for name, ref_draws, target_draws in zip(names, references, targets):
         if not ref_draws[0].size:
@@ -170,14 +239,23 @@ def _row_statistics(outputs):
 @contract("reference", needs_reference=True)
 def check_reference_stochastic_statistics(spec):
     """In training, a target whose reference is random in training keeps the same fraction of units and scales the kept ones alike (on a large all-ones input)."""
-    if "stochastic_in_training" not in spec.reference_entry().traits:
-        raise NotApplicable(f"reference {spec.reference!r} is deterministic in training")
+    reference = spec.reference_entry()
+    if not reference.stochastic_in_training(spec):
+        measured = "" if reference.kind == reference_target.REGISTRY else \
+            " (measured: two seeded training calls gave the same outputs)"
+        raise NotApplicable(f"reference {spec.reference!r} is deterministic in training{measured}")
     keras.utils.set_random_seed(0)
-    target, reference = _with_reference_weights(spec, randomize=False)
+    if reference.has_weights:
+        target, instance = _with_reference_weights(spec, randomize=False)
+    else:
+        target = spec.built()
     per_sample = math.prod(spec.input_shapes[0][1:])
     batch = min(4096, max(256, math.ceil(20000 / per_sample)))
     ones = spec.inputs.filled(batch, 1.0)
-    want = _row_statistics(forward(spec, reference, ones, training=True))
+    if reference.has_weights:
+        want = _row_statistics(forward(spec, instance, ones, training=True))
+    else:
+        want = _row_statistics(_function_outputs(spec, reference, ones, True, target))
     got = _row_statistics(forward(spec, target, ones, training=True))
     fraction_tolerance = _SIGMAS * math.hypot(want[1], got[1]) + 1e-3
     expect(abs(want[0] - got[0]) <= fraction_tolerance,
@@ -202,6 +280,7 @@ def _parameter_counts(layer):
 @contract("reference", needs_reference=True)
 def check_reference_parameter_counts(spec):
     """The target has the same numbers of trainable and non-trainable parameters as the reference."""
+    _layer_reference(spec, "parameters")
     want = _parameter_counts(spec.built_reference())
     got = _parameter_counts(spec.built())
     expect(want == got, f"{want[0]} trainable and {want[1]} non-trainable parameters, like the reference",

@@ -17,9 +17,23 @@ The text form, shared by the command line and ``pyproject.toml``, is
 :data:`MARKS`) say what else an input is: ``2,5:float32!mask`` (a 0/1 mask in a float
 dtype), ``encoder_padding_mask=2,5:int32!mask_of=encoder_sequence``, ``4,2!unbatched``
 (no batch axis: anchors, a table), ``1,4,4!broadcast`` (a batch of one broadcast against
-the batch), ``2,5,10!onehot``, ``inputs.0=2,5:int32!tuple`` (``inputs`` is a tuple).
+the batch), ``2,5,10!onehot``, ``inputs.0=2,5:int32!tuple`` (``inputs`` is a tuple),
+``2,6,6,3!seq=1,2`` or ``2,5,3!seq=none`` (which axes are sequence axes).
+
+Sequence (length) axes are the axes whose size is a length the target must take at any
+value: the checks draw the inputs at other lengths and make them None on ``keras.Input``.
+The rule (:meth:`CallInputs.sequence_axes`): axis 1 of integer ids of rank 2 or more
+(``[batch, time]``) and of float or one-hot inputs of rank 3 (``[batch, time,
+features]``); nothing else (vectors, images). A mask follows what it masks: its last axis
+(rank 2) or last two axes (an attention mask, ``[batch, queries, keys]``) are sequence axes
+when their size is the length of a sequence axis of a data input (of the ``!mask_of`` input
+when declared). All sequence axes of one size are one length and vary together (a query,
+its key and value and their masks); axes of different sizes vary each on its own (a
+cross-attention keeps its two lengths apart). ``!seq=AXIS[,AXIS...]`` names an input's
+sequence axes when the rule guesses wrong, ``!seq=none`` says it has none.
 """
 
+import dataclasses
 import json
 import math
 import re
@@ -39,7 +53,7 @@ _NAME = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?"
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _TEXT_FORM = re.compile(
     rf"^(?:(?P<name>{_NAME})=)?(?P<shape>[^:@=!]+)(?::(?P<dtype>\w+))?"
-    rf"(?:@(?P<low>{_NUMBER})?\.\.(?P<high>{_NUMBER})?)?(?P<marks>(?:!\w+(?:=[\w.]+)?)*)$"
+    rf"(?:@(?P<low>{_NUMBER})?\.\.(?P<high>{_NUMBER})?)?(?P<marks>(?:!\w+(?:=[\w.,]+)?)*)$"
 )
 _SYNTAX = ("[NAME=]SHAPE[:DTYPE][@LOW..HIGH][!MARK...], e.g. 3,7 or query=2,5,8 or "
            "3,6:int32@0..20 or 2,5:float32!mask")
@@ -52,7 +66,11 @@ MARKS = {
     "mask_of": "a mask (any dtype) of the input named, e.g. !mask_of=encoder_sequence",
     "onehot": "one-hot rows along the last axis (its size is the number of classes)",
     "tuple": "the list argument it belongs to (or the positional inputs) is passed as a tuple",
+    "seq": "its sequence (length) axes, e.g. !seq=1 or !seq=1,2, or !seq=none for none (by "
+           "default axis 1 of ids and of rank-3 float inputs, and a mask's axes of their length)",
 }
+#: The marks that take a value (``!mask_of=NAME``, ``!seq=1``).
+_VALUED_MARKS = ("mask_of", "seq")
 
 
 class InputError(ValueError):
@@ -80,6 +98,8 @@ class TensorInput:
     mask_of: Optional[str] = None
     onehot: bool = False
     as_tuple: bool = False
+    #: Its sequence axes as declared (``!seq=``): None to follow the rule, ``()`` for none.
+    seq_axes: Optional[tuple] = None
 
     def __post_init__(self):
         try:
@@ -104,7 +124,22 @@ class TensorInput:
             raise InputError(f"{self._label()}: an input is a mask or one-hot, not both")
         if self.onehot and self.dtype == "bool":
             raise InputError(f"{self._label()}: a one-hot input needs a float or integer dtype")
+        self._check_sequence_axes()
         self._check_domain()
+
+    def _check_sequence_axes(self):
+        if self.seq_axes is None:
+            return
+        try:
+            axes = tuple(sorted({int(axis) for axis in self.seq_axes}))
+        except (TypeError, ValueError):
+            raise InputError(f"{self._label()}: sequence axes are axis numbers, got {self.seq_axes!r}") from None
+        if axes and not self.batched:
+            raise InputError(f"{self._label()}: an input with no batch axis has no sequence axis")
+        if any(not 1 <= axis < len(self.shape) for axis in axes):
+            raise InputError(f"{self._label()}: a sequence axis is one of axes 1..{len(self.shape) - 1} "
+                             f"(0 is the batch), got {','.join(map(str, axes))}")
+        object.__setattr__(self, "seq_axes", axes)
 
     def _label(self):
         return f"input {self.name!r}" if self.name else "input"
@@ -163,7 +198,24 @@ class TensorInput:
             marks.append("onehot")
         if self.as_tuple:
             marks.append("tuple")
+        if self.seq_axes is not None:
+            marks.append("seq=" + (",".join(map(str, self.seq_axes)) or "none"))
         return marks
+
+    @property
+    def own_sequence_axes(self):
+        """Its sequence axes as declared or by the rule, or None for a mask whose axes
+        depend on what it masks (see :meth:`CallInputs.sequence_axes`)."""
+        if self.seq_axes is not None:
+            return self.seq_axes
+        if not self.batched:
+            return ()
+        if self.is_mask:
+            return None
+        rank = len(self.shape)
+        if (self.is_int and rank >= 2) or rank == 3:
+            return (1,)
+        return ()
 
     @property
     def argument(self):
@@ -327,15 +379,29 @@ def _marked(text, shape):
         mark, _, value = word.partition("=")
         if mark not in MARKS:
             raise InputError(f"unknown mark !{mark}; marks: {', '.join('!' + m for m in MARKS)}")
-        if bool(value) != (mark == "mask_of"):
-            raise InputError("!mask_of takes the input it masks (!mask_of=NAME)" if mark == "mask_of"
-                             else f"!{mark} takes no value")
+        if bool(value) != (mark in _VALUED_MARKS):
+            raise InputError({"mask_of": "!mask_of takes the input it masks (!mask_of=NAME)",
+                              "seq": "!seq takes the sequence axes (!seq=1, !seq=1,2 or !seq=none)"}
+                             .get(mark, f"!{mark} takes no value"))
+        if mark == "seq":
+            fields["seq_axes"] = _sequence_axes(value)
+            continue
         if mark == "broadcast" and shape[0] != 1:
             raise InputError(f"a !broadcast input has a batch of 1, got shape {','.join(map(str, shape))}")
         fields.update({"unbatched": {"batched": False}, "broadcast": {"batched": False},
                        "mask": {"mask": True}, "mask_of": {"mask_of": value},
                        "onehot": {"onehot": True}, "tuple": {"as_tuple": True}}[mark])
     return fields
+
+
+def _sequence_axes(text):
+    """The axes of a ``!seq=`` mark: ``none`` or comma-separated axis numbers."""
+    if text == "none":
+        return ()
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise InputError(f"!seq={text}: give axis numbers (!seq=1 or !seq=1,2) or !seq=none") from None
 
 
 def _sanitised(key):
@@ -452,6 +518,58 @@ class CallInputs:
     def spec_of(self, key):
         return self.inputs[self.keys.index(key)]
 
+    # -- sequence (length) axes ------------------------------------------------------------
+
+    def sequence_axes(self):
+        """``{key: axes}``: each input's sequence axes (see the module's rule): declared
+        with ``!seq=``, else axis 1 of ids and of rank-3 float or one-hot inputs, and for a
+        mask its last axis (or last two, of an attention mask) where their size is the
+        length of a data input's sequence axis (the ``!mask_of`` input's when declared)."""
+        axes = {key: spec.own_sequence_axes for key, spec in self}
+        lengths_of = {key: {spec.shape[axis] for axis in axes[key]}
+                      for key, spec in self if axes[key] is not None and not spec.is_mask}
+        every_length = set().union(*lengths_of.values()) if lengths_of else set()
+        for key, spec in self:
+            if axes[key] is not None:
+                continue
+            lengths = lengths_of.get(spec.mask_of, set()) if spec.mask_of else every_length
+            rank = len(spec.shape)
+            candidates = (1,) if rank == 2 else tuple(range(max(1, rank - 2), rank))
+            axes[key] = tuple(axis for axis in candidates if spec.shape[axis] in lengths)
+        return axes
+
+    def lengths(self):
+        """The distinct sizes of the sequence axes, in increasing order (each is one length
+        that varies on its own)."""
+        return sorted({spec.shape[axis] for (key, spec), axes in zip(self, self.sequence_axes().values())
+                       for axis in axes})
+
+    @property
+    def has_sequence_axes(self):
+        return bool(self.lengths())
+
+    def with_lengths(self, lengths):
+        """These inputs with each sequence axis of size ``L`` resized to ``lengths[L]``
+        (lengths not in the mapping stay), every input stating its sequence axes (so a
+        resized mask stays the mask of what it masks)."""
+        resized = []
+        for (key, spec), axes in zip(self, self.sequence_axes().values()):
+            shape = tuple(lengths.get(size, size) if axis in axes else size
+                          for axis, size in enumerate(spec.shape))
+            resized.append(dataclasses.replace(spec, shape=shape, seq_axes=axes if spec.batched else None))
+        return CallInputs(resized, self.call_kwargs)
+
+    def draw_at(self, lengths, batch_size=None, seed=0):
+        """:meth:`draw` of :meth:`with_lengths` ``(lengths)``: the inputs at other lengths."""
+        return self.with_lengths(lengths).draw(batch_size=batch_size, seed=seed)
+
+    def symbolic_shape(self, key, unknown_length=False):
+        """The per-sample shape of input ``key`` on ``keras.Input``: the sequence axes
+        None when ``unknown_length``."""
+        spec = self.spec_of(key)
+        axes = self.sequence_axes()[key] if unknown_length else ()
+        return tuple(None if axis in axes else size for axis, size in enumerate(spec.shape))[1:]
+
     def texts(self):
         return [spec.text() for spec in self.inputs]
 
@@ -552,9 +670,10 @@ class CallInputs:
         """The keys a Functional wrapper names its inputs by (``inputs.ids`` -> ``inputs_ids``)."""
         return [_sanitised(key) for key in self.keys]
 
-    def symbolic(self, batch_size=None, float_dtype=None):
+    def symbolic(self, batch_size=None, float_dtype=None, unknown_length=False):
         """``{key: keras.Input}`` with the batch size given (None: unknown) and each input's
-        dtype (float inputs in ``float_dtype`` when given)."""
+        dtype (float inputs in ``float_dtype`` when given); with ``unknown_length`` every
+        sequence axis is None too."""
         from keras_compat import keras
 
         symbols = {}
@@ -564,15 +683,17 @@ class CallInputs:
                 continue
             dtype = float_dtype if (float_dtype and spec.is_float) else spec.dtype
             name = None if self.positional_only else model_key
-            symbols[key] = keras.Input(shape=spec.shape[1:], batch_size=batch_size, dtype=dtype,
-                                       name=name)
+            symbols[key] = keras.Input(shape=self.symbolic_shape(key, unknown_length),
+                                       batch_size=batch_size, dtype=dtype, name=name)
         return symbols
 
-    def tensor_specs(self, batch_size=None, float_dtype=None):
-        """``{key: tf.TensorSpec}`` with the batch size given (None: unknown)."""
+    def tensor_specs(self, batch_size=None, float_dtype=None, unknown_length=False):
+        """``{key: tf.TensorSpec}`` with the batch size given (None: unknown); with
+        ``unknown_length`` every sequence axis is None too."""
         import tensorflow as tf
 
-        return {key: tf.TensorSpec(((batch_size,) if spec.batched else spec.shape[:1]) + spec.shape[1:],
+        return {key: tf.TensorSpec(((batch_size,) if spec.batched else spec.shape[:1])
+                                   + self.symbolic_shape(key, unknown_length),
                                    float_dtype if (float_dtype and spec.is_float) else spec.dtype)
                 for key, spec in self}
 
@@ -608,18 +729,18 @@ class CallInputs:
         args, kwargs = self.arguments(values)
         return args[0] if args else next(iter(kwargs.values()))
 
-    def call_symbolic(self, layer, batch_size=None, float_dtype=None):
+    def call_symbolic(self, layer, batch_size=None, float_dtype=None, unknown_length=False):
         """``layer`` called on :meth:`symbolic` inputs. A layer with ``None`` among its
         outputs (refused by Keras's Functional API) is called through
         :class:`~conformance.wrapping.TensorOutputs`, giving its tensor outputs; any other
         failure is the layer's own, raised as it came."""
         try:
-            return self.call(layer, self.symbolic(batch_size, float_dtype))
+            return self.call(layer, self.symbolic(batch_size, float_dtype, unknown_length))
         except Exception as refused:  # noqa: BLE001 - retried through the adapter below
             if not _refuses_none(refused):
                 raise
             try:
-                return self._adapted(layer, self.symbolic(batch_size, float_dtype))
+                return self._adapted(layer, self.symbolic(batch_size, float_dtype, unknown_length))
             except Exception:  # noqa: BLE001 - the adapter does not help
                 raise refused from None
 

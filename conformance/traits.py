@@ -29,6 +29,8 @@ DECLARABLE_TRAITS = {
                               "of the batch by design (like plain BatchNormalization)",
     "inference_only": "the call mode checked is inference only (e.g. a cache update with no "
                       "gradient): the training-based checks do not apply",
+    "fixed_length": "takes its inputs' sequence (length) axes at the example length only, by "
+                    "design (weights or a reshape sized by the length)",
 }
 
 #: Traits decided with the tier and the kind, before the target is built and probed: a

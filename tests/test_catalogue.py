@@ -19,6 +19,8 @@ STABLE_IDS = [
     "check_symbolic_unknown_batch",
     "check_output_shapes_agree",
     "check_batch_sizes",
+    "check_symbolic_unknown_length",
+    "check_lengths_vary",
     "check_inference_deterministic",
     "check_default_call_is_inference",
     "check_batch_independent_inference",

@@ -1,4 +1,4 @@
-"""Shapes: unknown batch sizes, and agreement between symbolic, eager and declared shapes."""
+"""Shapes: unknown batch sizes and lengths, and agreement between symbolic, eager and declared shapes."""
 
 import numpy as np
 import tensorflow as tf
@@ -7,7 +7,7 @@ import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.checks._common import declared_unbatched, describe_shapes, output_batch_axes, shapes_of
 from conformance.outcomes import ContractViolation, NotApplicable, expect
-from conformance.tensors import batch_axes, per_sample_shape
+from conformance.tensors import batch_axes, flatten, per_sample_shape
 
 _NONE_BATCH_HINT = "use tf.shape(x)[0] (or -1 in a reshape) rather than x.shape[0], which is None"
 
@@ -78,21 +78,24 @@ def _declaring_method(layer):
     return compat.output_declaration(layer) or "compute_output_shape"
 
 
-def _declared_shapes(layer, spec, batch_size):
-    """The output shapes ``layer`` declares for the spec's inputs (batch dimension
-    ``batch_size``), asked as Keras asks for a symbolic call (see
+def _declared_shapes(layer, spec, batch_size, inputs=None, unknown_length=False):
+    """The output shapes ``layer`` declares for the spec's inputs (or ``inputs``, a
+    :class:`~conformance.inputs.CallInputs`; batch dimension ``batch_size``, sequence axes
+    None with ``unknown_length``), asked as Keras asks for a symbolic call (see
     :func:`keras_compat.declared_outputs`): ``compute_output_spec`` where Keras 3 has it
     overridden, else ``compute_output_shape`` with the shapes of the call's tensor
     arguments, by Keras's convention for its parameter names. None when the layer declares
     nothing, or leaves it to a Keras implementation that cannot answer."""
-    args, kwargs = spec.inputs.arguments(spec.inputs.symbolic(batch_size))
+    inputs = spec.inputs if inputs is None else inputs
+    args, kwargs = inputs.arguments(inputs.symbolic(batch_size, unknown_length=unknown_length))
     method = _declaring_method(layer)
     try:
         declared = compat.declared_outputs(layer, args, kwargs)
     except Exception as exc:  # noqa: BLE001
         if compat.defined_by_keras(type(layer), method):
             return None  # a Keras implementation that cannot answer; nothing was declared
-        described = describe_shapes([(batch_size,) + tuple(s.shape[1:]) for _, s in spec.inputs])
+        described = describe_shapes([(batch_size,) + inputs.symbolic_shape(key, unknown_length)
+                                     for key in inputs.keys])
         raise ContractViolation(
             f"{method}, asked as Keras asks it for inputs of shape(s) {described}, to return "
             "the output shape",
@@ -260,3 +263,217 @@ def check_batch_sizes(spec):
                "the same per-sample output shape(s) at every batch size "
                f"({_text(first)} at batch size {sizes[0]})",
                lambda: f"{_text(per_sample[size])} at batch size {size}")
+
+
+# -- variable lengths -----------------------------------------------------------------------
+
+_FIXED_LENGTH_HINT = ("a layer that takes one length only by design declares it: --trait fixed_length "
+                      "(or marks the input !seq=none)")
+_NONE_LENGTH_HINT = ("use ops.shape(x)[1] (tf.shape(x)[1]; or -1 in a reshape) rather than x.shape[1], "
+                     f"which is None for a variable length; {_FIXED_LENGTH_HINT}")
+
+
+def _length_variants(lengths):
+    """The other lengths tried, each a mapping ``{example length: other length}`` applied to
+    every length at once: one shorter (``L - 1``; ``L + 1`` for a length of 1) and one
+    longer (``L + 2``). Lengths a new instance refuses are left out (see :func:`_taken_lengths`)."""
+    return [{length: length - 1 if length > 1 else length + 1 for length in lengths},
+            {length: length + 2 for length in lengths}]
+
+
+def _describe_lengths(lengths):
+    return ", ".join(f"{old} -> {new}" for old, new in lengths.items())
+
+
+def _symbolic_at(inputs, layer, batch_size, unknown_length=False):
+    """Flat output shapes of ``layer`` called on ``keras.Input`` of ``inputs``."""
+    return flat_shapes(inputs.call_symbolic(layer, batch_size, unknown_length=unknown_length))
+
+
+def _taken_lengths(spec):
+    """``[(lengths, inputs at those lengths, symbolic output shapes)]`` for the other lengths a
+    new instance takes on ``keras.Input`` (batch size known). A length it refuses there is
+    one it does not take by its own account (a convolution's kernel longer than the input, a
+    position table shorter than it), so not tried; NotApplicable when the inputs have no
+    sequence axis, or every other length is refused (the target takes one length only)."""
+    inputs = spec.inputs
+    if not inputs.has_sequence_axes:
+        raise NotApplicable("no input has a sequence (length) axis (axis 1 of integer ids or of a "
+                            "rank-3 float input); mark one with !seq=AXIS")
+    taken, refused = [], []
+    for lengths in _length_variants(inputs.lengths()):
+        resized = inputs.with_lengths(lengths)
+        try:
+            taken.append((lengths, resized, _symbolic_at(resized, spec.new(), spec.batch_size)))
+        except Exception as exc:  # noqa: BLE001 - a length it refuses is one it does not take
+            refused.append(f"{_describe_lengths(lengths)}: {_error(exc)}")
+    if not taken:
+        raise NotApplicable("a new instance refuses keras.Input at every other length tried ("
+                            + "; ".join(refused) + "): it takes its example length only")
+    return taken
+
+
+def _length_axes(spec, lengths, inputs):
+    """``(eager output shapes at the example length, for each output the axes whose size
+    follows the length)``, learnt from new instances called eagerly at the example length
+    and at ``lengths`` (``inputs``); no axis is known to follow where the outputs do not
+    pair up or the call at ``lengths`` fails (check_lengths_vary reports that)."""
+    eager = shapes_of(spec.call(spec.built(), spec.draw(), training=False))
+    try:
+        layer = spec.new()
+        there = shapes_of(inputs.call(layer, inputs.draw(seed=1), training=False))
+    except Exception:  # noqa: BLE001 - the other check's finding
+        return eager, [()] * len(eager)
+    if len(there) != len(eager):
+        return eager, [()] * len(eager)
+    return eager, [() if len(a) != len(b) else tuple(axis for axis, (x, y) in enumerate(zip(a, b)) if x != y)
+                   for a, b in zip(eager, there)]
+
+
+def _traced_unknown_length(layer, inputs, batch_size):
+    """Output shapes of ``layer`` traced by tf.function with unknown lengths (how ``fit``
+    traces batches padded to each batch's length); a violation if the trace raises."""
+
+    def run(values):
+        return inputs.call(layer, values, training=False)
+
+    specs = inputs.tensor_specs(batch_size, unknown_length=True)
+    try:
+        concrete = tf.function(run).get_concrete_function(specs)
+    except Exception as exc:  # noqa: BLE001
+        raise ContractViolation(
+            "a call inside tf.function with an unknown (None) length to work",
+            f"tracing raised {_error(exc)}", hint=_NONE_LENGTH_HINT) from exc
+    return flat_shapes(concrete.structured_outputs)
+
+
+@contract("shapes", skipped_by=("fixed_length",))
+def check_symbolic_unknown_length(spec):
+    """The layer works on symbolic inputs whose sequence (length) axes are unknown (None), and its outputs leave unknown the dimensions that follow the length.
+
+    The sequence axes are those of :meth:`~conformance.inputs.CallInputs.sequence_axes`
+    (axis 1 of ids and of rank-3 float inputs, and their masks; ``!seq=`` says otherwise).
+    Three views, as for an unknown batch: a new instance called on ``keras.Input`` with the
+    lengths None (how the Functional API builds a variable-length model), the declared
+    output (``compute_output_shape``/``compute_output_spec``) for None lengths, and a
+    tf.function trace with None lengths (how ``fit`` traces padded batches). Which output
+    dimensions follow the length is learnt from symbolic calls at two known lengths, so an
+    output whose length legitimately differs (pooling, a strided convolution) is judged by
+    the layer's own account. Skipped when no input has a sequence axis, or a new instance
+    refuses every other known length.
+    """
+    taken = _taken_lengths(spec)
+    lengths, inputs, _ = taken[0]
+    eager, following = _length_axes(spec, lengths, inputs)
+    layer = spec.new()
+    batch = spec.batch_size
+    try:
+        symbolic = _symbolic_at(spec.inputs, layer, batch, unknown_length=True)
+    except Exception as exc:  # noqa: BLE001 - user code failing here is the finding
+        raise ContractViolation(
+            "a call on keras.Input with unknown (None) lengths to work",
+            f"it raised {_error(exc)}", hint=_NONE_LENGTH_HINT) from exc
+    try:
+        declared = _declared_shapes(layer, spec, batch, unknown_length=True)
+    except ContractViolation as violation:
+        raise ContractViolation(
+            violation.expected.replace("for inputs of shape(s)", "for inputs of unknown length, shape(s)"),
+            violation.seen, hint=_NONE_LENGTH_HINT) from violation
+    for where, shapes in (
+        ("on keras.Input", symbolic),
+        (f"from {_declaring_method(layer)}", declared),
+        ("inside tf.function", _traced_unknown_length(layer, spec.inputs, batch)),
+    ):
+        if shapes is None:
+            continue
+        # An output of another rank than the eager one is check_output_shapes_agree's finding.
+        frozen = [shape for shape, axes, actual in zip(shapes, following, eager)
+                  if shape is not None and len(shape) == len(actual)
+                  and any(shape[axis] is not None for axis in axes)]
+        expect(not frozen,
+               f"every output dimension that follows the length to be None for unknown lengths "
+               f"(eager output shape(s) {_text(eager)} at the example length, axes "
+               f"{', '.join(str(axes) for axes in following)} following it)",
+               lambda: f"output shape(s) {_text(shapes)} {where}",
+               hint="an output's length must come from the inputs' (ops.shape(x)[1]), not from "
+                    "the example's or a stored number")
+
+
+def _output_masks(outputs):
+    """For each output, the shape of the Keras mask attached to it, when that mask covers
+    the output's leading axes (a padding mask carried along); None otherwise."""
+    shapes = []
+    for leaf in flatten(outputs):
+        mask = compat.keras_mask(leaf)
+        shape = None if mask is None else tuple(mask.shape)
+        fits = shape is not None and tuple(leaf.shape[:len(shape)]) == shape
+        shapes.append(shape if fits else None)
+    return shapes
+
+
+def _comparable_declared(layer, spec, inputs):
+    """The declared output shapes for ``inputs`` at the example batch size, or None when the
+    declaration cannot be compared (nothing declared, it raises: check_output_shapes_agree's
+    finding, or it cannot see the constant call keywords)."""
+    if _call_kwargs_unseen(layer, spec):
+        return None
+    try:
+        return _declared_shapes(layer, spec, spec.batch_size, inputs=inputs)
+    except ContractViolation:
+        return None
+
+
+@contract("shapes", skipped_by=("fixed_length",))
+def check_lengths_vary(spec):
+    """A layer built at one sequence length works eagerly at other lengths, and its symbolic and declared output shapes follow the length.
+
+    The instance is built at the example length and called at a shorter and a longer one
+    (every distinct length at once, the masks with their inputs; seeded draws). At each, the
+    eager output shapes must be those a new instance gives on ``keras.Input`` at that length,
+    and those ``compute_output_shape``/``compute_output_spec`` declares for it, wherever the
+    two agree with the eager output at the example length (a disagreement there is
+    check_output_shapes_agree's). A Keras mask carried on an output must follow it. Lengths
+    a new instance refuses on ``keras.Input`` are not tried (see :func:`_taken_lengths`).
+    """
+    taken = _taken_lengths(spec)
+    layer = spec.built()
+    outputs = spec.call(layer, spec.draw(), training=False)
+    eager = shapes_of(outputs)
+    masks = _output_masks(outputs)
+    symbolic = _symbolic_at(spec.inputs, spec.new(), spec.batch_size)
+    declared = _comparable_declared(layer, spec, spec.inputs)
+    for seed, (lengths, inputs, symbolic_there) in enumerate(taken, start=1):
+        try:
+            outputs_there = inputs.call(layer, inputs.draw(seed=seed), training=False)
+        except Exception as exc:  # noqa: BLE001
+            raise ContractViolation(
+                f"a layer built at the example length ({spec.inputs.describe()}) to work at "
+                f"lengths {_describe_lengths(lengths)}",
+                f"a call on {inputs.describe()} raised {_error(exc)}",
+                hint="the length must not be part of any weight or stored shape; "
+                     + _FIXED_LENGTH_HINT) from exc
+        eager_there = shapes_of(outputs_there)
+        where = f"at lengths {_describe_lengths(lengths)}"
+        for what, claimed, claimed_there in (
+            ("a call of a new instance on keras.Input", symbolic, symbolic_there),
+            (_declaring_method(layer), declared, _comparable_declared(layer, spec, inputs)),
+        ):
+            if claimed is None or claimed_there is None or len(claimed) != len(eager):
+                continue
+            wrong = [i for i, (c, e) in enumerate(zip(claimed, eager))
+                     if _compatible(c, e) and not (i < len(claimed_there) and i < len(eager_there)
+                                                   and _compatible(claimed_there[i], eager_there[i]))]
+            expect(not wrong and len(claimed_there) == len(eager_there),
+                   f"{what} {where} to give the eager output shape(s) {_text(eager_there)}, as it "
+                   f"does at the example length",
+                   lambda: f"it gives {_text(claimed_there)}",
+                   hint="declared and symbolic shapes must follow the length, not keep the "
+                        "example's")
+        masks_there = _output_masks(outputs_there)
+        lost = [i for i, shape in enumerate(masks) if shape is not None
+                and (i >= len(masks_there) or masks_there[i] is None)]
+        expect(not lost, f"the Keras mask on output(s) {lost} to cover the output {where}, as it "
+                         "does at the example length",
+               lambda: "mask shape(s) " + ", ".join(str(masks_there[i] if i < len(masks_there) else None)
+                                                    for i in lost) + f" for output shape(s) {_text(eager_there)}",
+               hint="compute_mask must follow the length of the inputs")

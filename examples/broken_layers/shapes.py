@@ -110,6 +110,57 @@ class PerBatchScale(keras.layers.Layer):
         return inputs * self.scale
 
 
+@register_serializable(package="broken_layers")
+class StaticLengthSplitHeads(keras.layers.Layer):
+    """Breaks check_symbolic_unknown_length: splits the features into two heads with
+    ``inputs.shape[1]`` as a Python int, which is None for a variable-length keras.Input."""
+
+    def call(self, inputs):
+        heads = tf.reshape(inputs, (-1, inputs.shape[1], 2, inputs.shape[2] // 2))
+        return tf.reduce_mean(heads, axis=2)
+
+
+@register_serializable(package="broken_layers")
+class StaticLengthMean(keras.layers.Layer):
+    """Breaks check_symbolic_unknown_length: averages over time with weights made by
+    ``tf.ones((inputs.shape[1], 1))``; a correct ``compute_output_shape`` hides it from
+    Keras 3's symbolic call, a trace with an unknown length reaches it."""
+
+    def call(self, inputs):
+        weights = tf.ones((inputs.shape[1], 1)) / inputs.shape[1]
+        return tf.reduce_sum(inputs * weights, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+@register_serializable(package="broken_layers")
+class LearnedPositionOffset(keras.layers.Layer):
+    """Breaks check_lengths_vary: adds a learnt offset per position whose table is shaped by
+    the length seen in build, so a layer built at one length fails at any other."""
+
+    def build(self, input_shape):
+        self.offsets = self.add_weight(name="offsets", shape=tuple(input_shape[1:]), initializer="zeros")
+
+    def call(self, inputs):
+        return inputs + self.offsets
+
+
+@register_serializable(package="broken_layers")
+class FrozenLengthShape(keras.layers.Layer):
+    """Breaks check_lengths_vary: ``compute_output_shape`` declares the length seen in build,
+    although call() follows the length of its input."""
+
+    def build(self, input_shape):
+        self.length = input_shape[1]
+
+    def call(self, inputs):
+        return inputs * 2.0
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.length, input_shape[2])
+
+
 BROKEN = {
     "check_symbolic_unknown_batch": [
         (StaticBatchFlatten, {}, _SEQUENCE),
@@ -122,4 +173,12 @@ BROKEN = {
         (ValueShapedAttention, {}, ["query=2,4,8", "value=2,6,8"]),
     ],
     "check_batch_sizes": [(PerBatchScale, {}, _VECTOR)],
+    "check_symbolic_unknown_length": [
+        (StaticLengthSplitHeads, {}, [(4, 5, 6)]),
+        (StaticLengthMean, {}, _SEQUENCE),
+    ],
+    "check_lengths_vary": [
+        (LearnedPositionOffset, {}, _SEQUENCE),
+        (FrozenLengthShape, {}, _SEQUENCE),
+    ],
 }

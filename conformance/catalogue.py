@@ -16,6 +16,7 @@ FAMILIES = (
     "distribution",
     "reference",
     "model",
+    "quantization",
 )
 TIERS = ("fast", "full")
 

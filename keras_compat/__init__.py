@@ -777,3 +777,28 @@ def synchronized_batch_normalization():
     if KERAS_3:
         return keras.layers.BatchNormalization, {"synchronized": True}
     return keras.layers.experimental.SyncBatchNormalization, {}
+
+
+# -- post-training quantization ----------------------------------------------------------------
+
+#: Whether this Keras quantizes a built model's weights with ``model.quantize(mode)``
+#: (Keras 3; Keras 2 and tf-keras have no such API).
+QUANTIZES_MODELS = KERAS_3
+
+
+def quantization_unavailable():
+    """Why ``model.quantize()`` cannot be checked here, or None."""
+    if not QUANTIZES_MODELS:
+        return f"post-training quantization (model.quantize) needs Keras 3; this is {version_label()}"
+    return None
+
+
+def quantization_mode(layer):
+    """The mode ``layer`` is quantized in ("int8", "float8"...), or None."""
+    return getattr(layer, "quantization_mode", None)
+
+
+def implements_quantize(layer):
+    """Whether ``layer``'s class has a ``quantize`` of its own (Keras's Dense, EinsumDense,
+    Embedding, or a user layer implementing it) rather than the base Layer's, which raises."""
+    return QUANTIZES_MODELS and type(layer).quantize is not keras.layers.Layer.quantize

@@ -51,6 +51,8 @@ STABLE_IDS = [
     "check_reference_parameter_counts",
     "check_model_compile_fit_evaluate_predict",
     "check_model_summary_counts",
+    "check_quantized_outputs_close",
+    "check_quantized_save_load",
     "check_call_returns_tensors",
     "check_outputs_finite",
     "check_input_domain_accepted",

@@ -10,6 +10,7 @@ from conformance.checks import (  # noqa: F401
     model,
     modes,
     outputs,
+    quantization,
     reference,
     serialization,
     shapes,

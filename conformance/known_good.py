@@ -39,6 +39,8 @@ _BUILTINS = [
 ]
 
 _ATTENTION = {"num_heads": 2, "key_dim": 4}
+_SPARSE_DROPPED = ("a Keras 3 defect: CategoryEncoding.get_config() leaves out sparse, so "
+                   "from_config rebuilds a sparse=True layer dense")
 
 # (label suffix, class name, kwargs, inputs, other CheckSpec fields) for the layers of
 # sequence models: keyword inputs, masks, ids. Declarations carry their justification.
@@ -55,8 +57,11 @@ _SEQUENCE_BUILTINS = [
     ("", "LayerNormalization", {}, _SEQUENCE, {}),
     # A preprocessing layer: its output dtype is its own `dtype` argument (float32 by
     # default), not the global policy's compute dtype, by design.
+    # Keras 3 leaves `sparse` out of its config: a real defect the varied config shows.
     ("", "CategoryEncoding", {"num_tokens": 10, "output_mode": "multi_hot"}, ["3,4:int32@0..10"],
-     {"traits": {"no_mixed_precision", "no_float64"}}),
+     {"traits": {"no_mixed_precision", "no_float64"},
+      "expected_failures": {"check_config_keeps_non_default_kwargs": _SPARSE_DROPPED}
+      if compat.CATEGORY_ENCODING_CONFIG_DROPS_SPARSE else {}}),
     # Hashes through tf.strings (AsString), which has no XLA kernel.
     ("", "Hashing", {"num_bins": 5}, ["3,4:int64@0..1000"], {"traits": {"not_xla_compatible"}}),
 ]

@@ -748,6 +748,10 @@ PREDICT_TAKES_UNEVEN_SHARDS = KERAS_3
 #: changes the outputs needs ``compute_output_spec``); Keras 2 traces ``call`` itself.
 SYMBOLIC_CALL_USES_COMPUTE_OUTPUT_SHAPE = KERAS_3
 
+#: Keras 3's ``CategoryEncoding.get_config()`` leaves out ``sparse`` (Keras 2 keeps it), so a
+#: layer made with ``sparse=True`` comes back from ``from_config`` dense (a Keras defect).
+CATEGORY_ENCODING_CONFIG_DROPS_SPARSE = KERAS_3
+
 
 def distributed_weight_kwargs(aggregation):
     """``add_weight`` keyword arguments for a variable whose replicas' updates combine as

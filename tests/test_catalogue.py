@@ -36,6 +36,7 @@ STABLE_IDS = [
     "check_no_retracing",
     "check_get_config_json",
     "check_config_keeps_kwargs",
+    "check_config_keeps_non_default_kwargs",
     "check_from_config_same_outputs",
     "check_keras_save_load",
     "check_fresh_process_load",

@@ -60,9 +60,14 @@ def test_export_and_subprocess_checks_are_full_tier():
     assert FULL_TIER == {"check_fresh_process_load", "check_saved_model_export"}
 
 
+#: Checks a correct target may skip: every argument of its own is given, none left to vary.
+MAY_SKIP = {"check_config_keeps_non_default_kwargs"}
+
+
 def _failures(check_ids, spec):
     results = [run_check(check_id, spec) for check_id in check_ids]
-    return [f"{r.check}: {r.status}: {r.message}" for r in results if r.status != "passed"]
+    return [f"{r.check}: {r.status}: {r.message}" for r in results
+            if r.status != "passed" and not (r.status == "skipped" and r.check in MAY_SKIP)]
 
 
 @pytest.mark.parametrize("spec", GOOD)

@@ -235,6 +235,150 @@ def check_config_keeps_kwargs(spec):
                hint="__init__ must use every argument from_config passes back")
 
 
+#: Base-layer keyword arguments (Keras 2 and 3): the framework's, not the target's own.
+_BASE_LAYER_ARGUMENTS = frozenset({
+    "name", "dtype", "trainable", "autocast", "dynamic", "input_shape", "input_dim",
+    "batch_input_shape", "batch_size", "weights", "activity_regularizer",
+})
+_ABSENT = object()
+
+
+def _without_names(value):
+    """A canonical config value with every ``name`` entry left out: sublayers are named
+    afresh (``dense_3``) in each instance."""
+    if isinstance(value, dict):
+        return {key: _without_names(item) for key, item in value.items() if key != "name"}
+    if isinstance(value, list):
+        return [_without_names(item) for item in value]
+    return value
+
+
+def _comparable(config):
+    return _without_names(_canonical(config))
+
+
+def _differing_keys(first, second):
+    return sorted(key for key in set(first) | set(second)
+                  if not _equal(first.get(key, _ABSENT), second.get(key, _ABSENT)))
+
+
+def _attribute(instance, name):
+    try:
+        return getattr(instance, name, _ABSENT)
+    except Exception:  # noqa: BLE001 - a property that raises holds nothing to compare
+        return _ABSENT
+
+
+def _config_of(instance, what):
+    return run_step(f"get_config() of {what} to work", instance.get_config)
+
+
+def _varied_arguments(spec):
+    """``(to vary, not varied)``: ``[(name, [values to try])]`` for the target's own
+    constructor arguments the spec leaves at their defaults, and ``{name: why not}``."""
+    from conformance.checks._variations import varied_values
+
+    given = set(spec.constructor_kwargs())
+    to_vary, not_varied = [], {}
+    for name, parameter in inspect.signature(spec.cls.__init__).parameters.items():
+        if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            continue
+        if name == "self" or name in given or name in _BASE_LAYER_ARGUMENTS:
+            continue
+        if parameter.default is inspect.Parameter.empty:
+            not_varied[name] = "required"
+            continue
+        values, reason = varied_values(name, parameter)
+        if values:
+            to_vary.append((name, values))
+        else:
+            not_varied[name] = reason
+    return to_vary, not_varied
+
+
+def _made_with(spec, name, values):
+    """``(value, instance, None)`` for the first of ``values`` the constructor takes, or
+    ``(None, None, why none)``."""
+    reasons = []
+    for value in values:
+        kwargs = spec.constructor_kwargs()
+        kwargs[name] = value
+        try:
+            return value, spec.cls(**kwargs), None
+        except Exception as exc:  # noqa: BLE001 - an invalid value here is not a defect
+            reasons.append(f"{value!r}: {describe_exception(exc)}")
+    return None, None, "; ".join(reasons)
+
+
+def _lost_value(spec, name, value, instance, default_config, unstable):
+    """Why argument ``name=value`` (``instance`` was made with it) does not survive
+    ``from_config(get_config())``, or None when it does."""
+    default = spec.constructor_defaults()[name]
+    config = _config_of(instance, f"a layer made with {name}={value!r}")
+    rebuilt = _rebuild(spec, config)
+    rebuilt_config = _config_of(rebuilt, "the layer rebuilt from that config")
+    here, again = _comparable(config), _comparable(rebuilt_config)
+    if name in config:
+        if _holds(config[name], _given_forms(name, default)) and not _holds(
+                config[name], _given_forms(name, value)):
+            return f"get_config()[{name!r}] is the default {config[name]!r}"
+        if not _equal(here.get(name), again.get(name, _ABSENT)):
+            return (f"get_config()[{name!r}] is {config[name]!r}, but the rebuilt layer's is "
+                    f"{rebuilt_config.get(name, '<missing>')!r}")
+    else:
+        moved = [key for key in _differing_keys(default_config, here) if key not in unstable]
+        if not moved:
+            return (f"no {name!r} key, and the config is the one made at the default "
+                    f"{default!r}: from_config rebuilds the layer with {name}={default!r}")
+        lost = [key for key in moved if not _equal(here.get(key, _ABSENT), again.get(key, _ABSENT))]
+        if lost:
+            return (f"no {name!r} key; the config keys it changed ({', '.join(lost)}) differ "
+                    f"in the rebuilt layer's config")
+    held = _attribute(instance, name)
+    if held is not _ABSENT and _holds(held, _given_forms(name, value)):
+        after = _attribute(rebuilt, name)
+        if after is _ABSENT or not _holds(after, _given_forms(name, value)):
+            stored = f"get_config()[{name!r}] is {config[name]!r}, and " if name in config else ""
+            return f"{stored}the rebuilt layer's attribute {name} is {after!r}"
+    return None
+
+
+def _listed(reasons):
+    return ", ".join(f"{name} ({why})" for name, why in sorted(reasons.items()))
+
+
+@contract("serialization")
+def check_config_keeps_non_default_kwargs(spec):
+    """Each constructor argument left at its default, set away from it one at a time, survives ``from_config(get_config())`` with the value set."""
+    to_vary, not_varied = _varied_arguments(spec)
+    if not to_vary:
+        given = sorted(set(spec.constructor_kwargs()) - _BASE_LAYER_ARGUMENTS)
+        raise NotApplicable(
+            "no constructor argument of the target's own is left at its default to vary"
+            + (f" (given: {', '.join(given)})" if given else "")
+            + (f"; not varied: {_listed(not_varied)}" if not_varied else ""))
+    default_config = _comparable(_config_of(spec.new(), "the layer"))
+    unstable = set(_differing_keys(default_config, _comparable(_config_of(spec.new(), "the layer"))))
+    varied, lost = [], []
+    for name, values in to_vary:
+        value, instance, refused = _made_with(spec, name, values)
+        if instance is None:
+            not_varied[name] = f"could not vary: {refused}"
+            continue
+        problem = _lost_value(spec, name, value, instance, default_config, unstable)
+        varied.append(f"{name}={value!r}")
+        if problem is not None:
+            lost.append(f"{name}={value!r}: {problem}")
+    unvaried = f"; not varied: {_listed(not_varied)}" if not_varied else ""
+    expect(not lost, "every argument set away from its default to survive from_config(get_config())",
+           lambda: "; ".join(lost) + unvaried,
+           hint="add every __init__ argument to get_config(), under the same name, and pass it "
+                "back to __init__ in from_config()")
+    if not varied:
+        raise NotApplicable(f"no argument could be varied{unvaried}")
+    return f"varied one at a time: {', '.join(varied)}{unvaried}"
+
+
 @contract("serialization", skipped_by=("stochastic_inference",))
 def check_from_config_same_outputs(spec):
     """A layer rebuilt with ``from_config(get_config())``, given the same weights, computes the same outputs."""

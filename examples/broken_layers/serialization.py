@@ -92,6 +92,41 @@ class UnitsSavedUnderOtherKey(_Dense):
 
 
 @register_serializable(package="broken_layers")
+class UseBiasLeftOutOfConfig(_Dense):
+    """Breaks check_config_keeps_non_default_kwargs: takes ``use_bias`` but get_config() leaves
+    it out. Checked with use_bias at its default, every other check passes it (the default is
+    what from_config restores); a layer made with use_bias=False comes back with a bias."""
+
+    def __init__(self, units=4, use_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.use_bias = use_bias
+
+    def call(self, inputs):
+        outputs = tf.matmul(inputs, self.kernel)
+        return outputs + self.bias if self.use_bias else outputs
+
+
+@register_serializable(package="broken_layers")
+class EpsilonSavedAsDefault(keras.layers.Layer):
+    """Breaks check_config_keeps_non_default_kwargs: an RMS normalisation whose get_config()
+    writes the default epsilon, not its own, so a rebuilt layer normalises differently."""
+
+    def __init__(self, epsilon=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, inputs):
+        return inputs * tf.math.rsqrt(tf.reduce_mean(tf.square(inputs), axis=-1, keepdims=True)
+                                      + self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": 1e-3}
+
+
+@register_serializable(package="broken_layers")
 class StoresDerivedValue(keras.layers.Layer):
     """Breaks check_from_config_same_outputs: stores 1 / temperature under ``temperature``,
     so a rebuilt layer divides by the inverse."""
@@ -227,6 +262,11 @@ BROKEN = {
     "check_config_keeps_kwargs": [
         (ActivationLeftOutOfConfig, {"units": 4, "activation": "relu"}, _VECTOR),
         (UnitsSavedUnderOtherKey, {"units": 3}, _VECTOR),
+    ],
+    # Each argument checked at its default: only varying it shows what the config loses.
+    "check_config_keeps_non_default_kwargs": [
+        (UseBiasLeftOutOfConfig, {"units": 3}, _VECTOR),
+        (EpsilonSavedAsDefault, {}, _VECTOR),
     ],
     "check_from_config_same_outputs": [(StoresDerivedValue, {"temperature": 4.0}, _VECTOR)],
     "check_keras_save_load": [

@@ -15,6 +15,7 @@ FAMILIES = (
     "dtype",
     "distribution",
     "reference",
+    "golden",
     "model",
     "quantization",
 )

@@ -27,7 +27,7 @@ class _PytestCheck:
         # Expected failures are pytest xfail marks here, so the check runs unmodified. A
         # SystemExit or KeyboardInterrupt the layer raises is this test's error, not the
         # session's end; a real Ctrl-C still ends the session.
-        plain = _without_expectations(spec)
+        plain = _with_golden_update(_without_expectations(spec))
         result = run_check(self.check, plain)
         if result.status == "skipped":
             pytest.skip(result_text(result))
@@ -42,6 +42,18 @@ def _without_expectations(spec):
     import dataclasses
 
     return dataclasses.replace(spec, expected_failures={})
+
+
+def _with_golden_update(spec):
+    """``spec`` recording its golden files again when pytest runs with ``--update-golden``
+    (the option of :mod:`conformance.pytest_plugin`)."""
+    import dataclasses
+
+    from conformance.pytest_plugin import golden_update_requested
+
+    if golden_update_requested() and not spec.update_golden:
+        return dataclasses.replace(spec, update_golden=True)
+    return spec
 
 
 def _expected_for(spec, expected_failures):

@@ -50,6 +50,7 @@ STABLE_IDS = [
     "check_reference_initialization",
     "check_reference_stochastic_statistics",
     "check_reference_parameter_counts",
+    "check_matches_golden",
     "check_model_compile_fit_evaluate_predict",
     "check_model_summary_counts",
     "check_quantized_outputs_close",

@@ -4,6 +4,7 @@ from conformance.checks import (  # noqa: F401
     construction,
     distribution,
     dtype,
+    golden,
     gradients,
     graph,
     masking,

@@ -1,8 +1,11 @@
-"""Layers that break the reference contracts: each is checked against a ``reference_models``
-entry, named in :data:`SPEC_OPTIONS` (with the constructor kwargs the reference gets)."""
+"""Layers that break the reference contracts: each is checked against a reference named in
+:data:`SPEC_OPTIONS` (with the constructor kwargs the reference gets): a ``reference_models``
+entry, a Keras layer class (``keras.layers:LayerNormalization``) or a NumPy function
+(``examples.user_layers.formulas:layer_norm``)."""
 
 import tensorflow as tf
 
+from examples.user_layers.hand_layer_norm import HandLayerNorm
 from keras_compat import keras, register_serializable
 
 _VECTOR = [(4, 16)]
@@ -144,8 +147,9 @@ class KeepsRateDropout(_Dropout):
 
 @register_serializable(package="broken_layers")
 class UnscaledDropout(_Dropout):
-    """Breaks check_reference_stochastic_statistics: zeroes units with probability ``rate``
-    but does not scale the kept ones by 1 / (1 - rate)."""
+    """Breaks check_reference_stochastic_statistics against keras.layers:Dropout: an inverted
+    dropout that zeroes units with probability ``rate`` but does not scale the kept ones by
+    1 / (1 - rate)."""
 
     def call(self, inputs, training=None):
         if not training:
@@ -229,6 +233,65 @@ class TrainableMovingStatsBlock(keras.layers.Layer):
         return {**super().get_config(), "rate": self.rate}
 
 
+@register_serializable(package="broken_layers")
+class PlusMeanLayerNorm(HandLayerNorm):
+    """Breaks check_reference_outputs against keras.layers:LayerNormalization: adds the mean
+    where it should subtract it, (x + mean) / sqrt(variance + epsilon)."""
+
+    def _normalized(self, x):
+        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
+        return (x + mean) / tf.sqrt(variance + self.epsilon)
+
+
+@register_serializable(package="broken_layers")
+class MinusBetaLayerNorm(HandLayerNorm):
+    """Breaks check_reference_outputs against the NumPy formula
+    examples.user_layers.formulas:layer_norm: one character, ``- beta`` for ``+ beta``, which
+    every other check misses (beta starts at zero, and the layer is a consistent function)."""
+
+    def call(self, inputs):
+        dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+        x = tf.cast(inputs, dtype)
+        outputs = self._normalized(x) * tf.cast(self.gamma, dtype) - tf.cast(self.beta, dtype)
+        return tf.cast(outputs, self.compute_dtype)
+
+
+@register_serializable(package="broken_layers")
+class FrozenMovingMeanBatchNorm(keras.layers.Layer):
+    """Breaks check_reference_outputs against keras.layers:BatchNormalization: a hand-written
+    batch normalisation whose training call updates the moving variance but never the moving
+    mean, so its inference outputs after training drift from Keras's."""
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.momentum = momentum
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        shape = (input_shape[-1],)
+        self.gamma = self.add_weight(name="gamma", shape=shape, initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
+        self.moving_mean = self.add_weight(name="moving_mean", shape=shape, initializer="zeros",
+                                           trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=shape,
+                                               initializer="ones", trainable=False)
+
+    def call(self, inputs, training=False):
+        if training and self.trainable:  # frozen, it normalises as in inference, like Keras's
+            mean, variance = tf.nn.moments(inputs, axes=[0])
+            self.moving_variance.assign(self.momentum * self.moving_variance
+                                        + (1.0 - self.momentum) * variance)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return tf.nn.batch_normalization(inputs, mean, variance, self.beta, self.gamma, self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "epsilon": self.epsilon}
+
+
 _DENSE_RELU = {"units": 8, "activation": "relu"}
 _DENSE_SIGMOID = {"units": 8, "activation": "sigmoid"}
 
@@ -240,6 +303,9 @@ BROKEN = {
     "check_reference_outputs": [
         (ForgetsActivationDense, _DENSE_RELU, _VECTOR),
         (ActivatesTwiceDense, _DENSE_SIGMOID, _VECTOR),
+        (PlusMeanLayerNorm, {}, [(3, 6)]),
+        (MinusBetaLayerNorm, {}, [(3, 6)]),
+        (FrozenMovingMeanBatchNorm, {}, [(8, 16)]),
     ],
     "check_reference_gradients": [(CustomGradientReluDense, {"units": 8}, _VECTOR)],
     "check_reference_initialization": [
@@ -268,7 +334,10 @@ SPEC_OPTIONS = {
     OnesBiasDense: {"reference": "simple_dense"},
     UnitStddevDense: {"reference": "simple_dense"},
     KeepsRateDropout: {"reference": "dropout"},
-    UnscaledDropout: {"reference": "dropout"},
+    UnscaledDropout: {"reference": "keras.layers:Dropout"},
+    PlusMeanLayerNorm: {"reference": "keras.layers:LayerNormalization"},
+    MinusBetaLayerNorm: {"reference": "examples.user_layers.formulas:layer_norm"},
+    FrozenMovingMeanBatchNorm: {"reference": "keras.layers:BatchNormalization"},
     ExtraBiasDense: {"reference": "simple_dense"},
     LayerNormDropoutBlock: {"reference": "batch_norm_dropout_block"},
     TrainableMovingStatsBlock: {"reference": "batch_norm_dropout_block"},

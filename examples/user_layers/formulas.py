@@ -1,0 +1,17 @@
+"""NumPy formulas to check layers against (``--reference examples.user_layers.formulas:layer_norm``).
+
+A function reference is called like the layer's ``call``, with the inputs as NumPy arrays,
+and with ``weights`` (the layer's weights by name: ``{"gamma": array, "beta": array}``) and
+``training`` when it takes them; it returns the outputs the layer should compute."""
+
+import numpy as np
+
+EPSILON = 1e-3
+
+
+def layer_norm(inputs, weights, training=False):
+    """Layer normalization over the last axis, in float64."""
+    x = np.asarray(inputs, dtype="float64")
+    mean = x.mean(axis=-1, keepdims=True)
+    variance = x.var(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(variance + EPSILON) * weights["gamma"] + weights["beta"]

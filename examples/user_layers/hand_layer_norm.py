@@ -1,0 +1,43 @@
+"""A hand-written layer normalization, meant to compute what ``keras.layers.LayerNormalization``
+computes (last axis, ``gamma`` then ``beta``, epsilon 1e-3):
+
+    keras-conformance check examples/user_layers/hand_layer_norm.py:HandLayerNorm \\
+        --input 3,6 --reference keras.layers:LayerNormalization
+
+Its NumPy formula is ``examples/user_layers/formulas.py:layer_norm`` (``--reference
+examples.user_layers.formulas:layer_norm``)."""
+
+import tensorflow as tf
+
+from keras_compat import keras, register_serializable
+
+
+@register_serializable(package="user_layers")
+class HandLayerNorm(keras.layers.Layer):
+    """(x - mean) / sqrt(variance + epsilon) * gamma + beta over the last axis."""
+
+    def __init__(self, epsilon=1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        shape = (input_shape[-1],)
+        self.gamma = self.add_weight(name="gamma", shape=shape, initializer="ones")
+        self.beta = self.add_weight(name="beta", shape=shape, initializer="zeros")
+
+    def _normalized(self, x):
+        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
+        return (x - mean) / tf.sqrt(variance + self.epsilon)
+
+    def call(self, inputs):
+        # float16 and bfloat16 have too few bits for the variance: compute in float32 then
+        dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+        x = tf.cast(inputs, dtype)
+        outputs = self._normalized(x) * tf.cast(self.gamma, dtype) + tf.cast(self.beta, dtype)
+        return tf.cast(outputs, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}

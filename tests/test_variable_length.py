@@ -152,10 +152,20 @@ class KernelThree(keras.layers.Layer):
 
 
 def test_lengths_a_new_instance_refuses_are_not_tried():
-    # At length 3 the shorter length (2) is refused on keras.Input: only the longer is tried.
+    # From length 4, lengths 3 and 2 are tried; 2 is refused on keras.Input, 3 is checked.
     for check_id in LENGTH_CHECKS:
-        result = run_check(check_id, CheckSpec(KernelThree, [(2, 3, 4)]))
+        result = run_check(check_id, CheckSpec(KernelThree, [(2, 4, 4)]))
         assert result.status == "passed", result.message
+
+
+def test_only_shorter_lengths_are_tried():
+    from conformance.checks.shapes import _length_variants
+
+    assert _length_variants([4, 6]) == [{4: 3, 6: 5}, {4: 2, 6: 3}]
+    assert _length_variants([2]) == [{2: 1}]
+    assert _length_variants([1]) == []
+    result = run_check("check_lengths_vary", CheckSpec(keras.layers.LSTM, [(2, 1, 3)], {"units": 2}))
+    assert result.status == "skipped" and "no shorter length" in result.message
 
 
 def test_a_layer_that_refuses_every_other_length_is_skipped():

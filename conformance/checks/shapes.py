@@ -268,17 +268,26 @@ def check_batch_sizes(spec):
 # -- variable lengths -----------------------------------------------------------------------
 
 _FIXED_LENGTH_HINT = ("a layer that takes one length only by design declares it: --trait fixed_length "
-                      "(or marks the input !seq=none)")
+                      "(or marks the input !seq=none); where other axes are lengths too, mark them "
+                      "(!seq=1,2)")
 _NONE_LENGTH_HINT = ("use ops.shape(x)[1] (tf.shape(x)[1]; or -1 in a reshape) rather than x.shape[1], "
                      f"which is None for a variable length; {_FIXED_LENGTH_HINT}")
 
 
 def _length_variants(lengths):
     """The other lengths tried, each a mapping ``{example length: other length}`` applied to
-    every length at once: one shorter (``L - 1``; ``L + 1`` for a length of 1) and one
-    longer (``L + 2``). Lengths a new instance refuses are left out (see :func:`_taken_lengths`)."""
-    return [{length: length - 1 if length > 1 else length + 1 for length in lengths},
-            {length: length + 2 for length in lengths}]
+    every length at once (a length of 1 stays): ``L - 1`` and about ``L / 2``.
+
+    Shorter lengths only: a layer with a maximum length (a position table of
+    ``sequence_length`` entries) takes any length up to it, and the example is taken to be
+    within it; a length frozen into a weight or a shape fails at a shorter one as at a
+    longer one. Lengths a new instance refuses are left out (see :func:`_taken_lengths`)."""
+    variants = []
+    for shorter in (lambda length: length - 1, lambda length: (length + 1) // 2):
+        variant = {length: max(1, shorter(length)) for length in lengths}
+        if variant not in variants and any(old != new for old, new in variant.items()):
+            variants.append(variant)
+    return variants
 
 
 def _describe_lengths(lengths):
@@ -300,8 +309,12 @@ def _taken_lengths(spec):
     if not inputs.has_sequence_axes:
         raise NotApplicable("no input has a sequence (length) axis (axis 1 of integer ids or of a "
                             "rank-3 float input); mark one with !seq=AXIS")
+    variants = _length_variants(inputs.lengths())
+    if not variants:
+        raise NotApplicable("every sequence axis has length 1 in the example: there is no shorter "
+                            "length to try (give an example length of 3 or more)")
     taken, refused = [], []
-    for lengths in _length_variants(inputs.lengths()):
+    for lengths in variants:
         resized = inputs.with_lengths(lengths)
         try:
             taken.append((lengths, resized, _symbolic_at(resized, spec.new(), spec.batch_size)))
@@ -309,7 +322,9 @@ def _taken_lengths(spec):
             refused.append(f"{_describe_lengths(lengths)}: {_error(exc)}")
     if not taken:
         raise NotApplicable("a new instance refuses keras.Input at every other length tried ("
-                            + "; ".join(refused) + "): it takes its example length only")
+                            + "; ".join(refused) + "): it takes its example length only, or an input "
+                            "the rule gives no sequence axis must vary with the others (mark its "
+                            "axes !seq=AXIS)")
     return taken
 
 
@@ -427,8 +442,9 @@ def _comparable_declared(layer, spec, inputs):
 def check_lengths_vary(spec):
     """A layer built at one sequence length works eagerly at other lengths, and its symbolic and declared output shapes follow the length.
 
-    The instance is built at the example length and called at a shorter and a longer one
-    (every distinct length at once, the masks with their inputs; seeded draws). At each, the
+    The instance is built at the example length and called at two shorter ones (every
+    distinct length at once, the masks with their inputs; seeded draws; see
+    :func:`_length_variants` for why shorter). At each, the
     eager output shapes must be those a new instance gives on ``keras.Input`` at that length,
     and those ``compute_output_shape``/``compute_output_spec`` declares for it, wherever the
     two agree with the eager output at the example length (a disagreement there is

@@ -241,11 +241,14 @@ class Worker:
     Several threads may run requests at once: a reader thread hands each reply to the
     thread waiting for it."""
 
-    def __init__(self):
+    def __init__(self, environment=None):
+        """``environment``: variables set in the worker besides this process's own (the
+        backends' workers set ``KERAS_BACKEND`` before anything imports Keras)."""
         from conformance.isolation import adopt_child
 
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        env.update(environment or {})
         self.process = subprocess.Popen(
             [sys.executable, "-c", "from conformance.worker import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,

@@ -54,3 +54,10 @@ def test_the_distribution_machinery_imports_nothing_from_the_checks():
         below = {name for name in _imported_modules(path)
                  if name == "conformance.checks" or name.startswith("conformance.checks.")}
         assert not below, (path, below)
+
+
+def test_the_backends_machinery_imports_nothing_from_the_checks():
+    for path in _modules("conformance/backends"):
+        below = {name for name in _imported_modules(path)
+                 if name == "conformance.checks" or name.startswith("conformance.checks.")}
+        assert not below, (path, below)

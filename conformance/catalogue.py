@@ -18,6 +18,7 @@ FAMILIES = (
     "golden",
     "model",
     "quantization",
+    "backends",
 )
 TIERS = ("fast", "full")
 

@@ -806,3 +806,21 @@ def implements_quantize(layer):
     """Whether ``layer``'s class has a ``quantize`` of its own (Keras's Dense, EinsumDense,
     Embedding, or a user layer implementing it) rather than the base Layer's, which raises."""
     return QUANTIZES_MODELS and type(layer).quantize is not keras.layers.Layer.quantize
+
+
+# -- other Keras backends ----------------------------------------------------------------------
+
+#: Whether this Keras can run a layer on the JAX and PyTorch backends (Keras 3 only; Keras 2
+#: and tf-keras run on TensorFlow alone).
+RUNS_ON_OTHER_BACKENDS = KERAS_3
+
+
+def other_backends_unavailable():
+    """Why the JAX and PyTorch backends cannot be compared with this one, or None: they need
+    Keras 3, and this checker itself running on TensorFlow."""
+    if not RUNS_ON_OTHER_BACKENDS:
+        return f"the JAX and PyTorch backends need Keras 3; this is {version_label()}"
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        return f"the comparison is with the TensorFlow backend; this process runs Keras on {backend}"
+    return None

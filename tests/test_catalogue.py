@@ -66,6 +66,10 @@ STABLE_IDS = [
     "check_distributed_fit_matches_one_device",
     "check_distributed_predict_matches_one_device",
     "check_distributed_save_load",
+    "check_backend_outputs_match",
+    "check_backend_gradients_match",
+    "check_backend_keras_file_portable",
+    "check_backend_fit_step_matches",
 ]
 
 

@@ -1,6 +1,7 @@
 """The contract checks, one module per family. Importing this package registers them all."""
 
 from conformance.checks import (  # noqa: F401
+    backends,
     construction,
     distribution,
     dtype,

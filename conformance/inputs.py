@@ -551,12 +551,17 @@ class CallInputs:
     def with_lengths(self, lengths):
         """These inputs with each sequence axis of size ``L`` resized to ``lengths[L]``
         (lengths not in the mapping stay), every input stating its sequence axes (so a
-        resized mask stays the mask of what it masks)."""
+        resized mask stays the mask of what it masks). Integer ids whose domain ends at a
+        length (``mask_positions=2,3:int32@0..6`` with a length of 6) are positions along
+        it: a shorter length ends their domain too (a longer one keeps it, which stays valid)."""
         resized = []
         for (key, spec), axes in zip(self, self.sequence_axes().values()):
             shape = tuple(lengths.get(size, size) if axis in axes else size
                           for axis, size in enumerate(spec.shape))
-            resized.append(dataclasses.replace(spec, shape=shape, seq_axes=axes if spec.batched else None))
+            changes = {"shape": shape, "seq_axes": axes if spec.batched else None}
+            if spec.is_int and spec.high in lengths and spec.low < min(spec.high, lengths[spec.high]):
+                changes["high"] = min(spec.high, lengths[spec.high])
+            resized.append(dataclasses.replace(spec, **changes))
         return CallInputs(resized, self.call_kwargs)
 
     def draw_at(self, lengths, batch_size=None, seed=0):

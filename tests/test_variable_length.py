@@ -184,3 +184,11 @@ def test_x_shape_1_as_a_python_int_is_named():
 def test_a_shape_frozen_at_the_example_length_is_named():
     result = run_check("check_lengths_vary", CheckSpec(broken.FrozenLengthShape, [(4, 5, 3)]))
     assert result.status == "failed" and "(4, 4, 3)" in result.message and "gives (4, 5, 3)" in result.message
+
+
+def test_positions_along_a_length_shrink_with_it():
+    inputs = CallInputs(["inputs=2,6,8", "mask_positions=2,3:int32@0..6", "ids=2,6:int32@0..50"])
+    resized = inputs.with_lengths({6: 3, 3: 2})
+    assert resized.spec_of("mask_positions").shape == (2, 2) and resized.spec_of("mask_positions").high == 3
+    assert resized.spec_of("ids").high == 50  # a vocabulary, not positions
+    assert resized.draw(seed=0)["mask_positions"].max() < 3

@@ -21,6 +21,11 @@ class NotApplicable(Exception):
     """The contract does not apply to this target (reported as skipped, with the reason)."""
 
 
+class UnusableSetup(Exception):
+    """What the user gave the check besides the target (a reference, a weight map) cannot be
+    used: the check's error, with the reason, never the target's failure."""
+
+
 def expect(condition, expected, seen, hint=None):
     """Raise :class:`ContractViolation` unless ``condition`` holds."""
     if not condition:

@@ -22,6 +22,7 @@ A weight's name is its path below the layer (``gamma``, ``dense/kernel``); its l
 (``kernel``) also names it when no other weight ends so.
 """
 
+import contextlib
 import importlib
 import inspect
 import json
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import keras_compat as compat
+from conformance.outcomes import UnusableSetup
 from keras_compat import keras
 
 REGISTRY, LAYER, FUNCTION = "registry", "layer", "function"
@@ -41,8 +43,9 @@ WEIGHT_MAP_HELP = ("give weight_map (--weight-map '{\"target weight\": \"referen
                    "the target's weights from the reference's)")
 
 
-class ReferenceUsageError(ValueError):
-    """A ``reference`` or ``weight_map`` that names nothing usable (a usage error)."""
+class ReferenceUsageError(ValueError, UnusableSetup):
+    """A ``reference`` or ``weight_map`` that names nothing usable (a usage error; met
+    during a check, that check's error)."""
 
 
 def is_import_path(text):
@@ -148,17 +151,33 @@ class Reference:
         """A new, unbuilt instance, made with ``reference_kwargs`` (or the target's kwargs)."""
         if not self.has_weights:
             raise TypeError(f"reference {self.text!r} is a function, not a layer")
-        kwargs = spec.kwargs if spec.reference_kwargs is None else spec.reference_kwargs
-        if self.kind == LAYER:
-            from conformance.spec import _deserialized
+        given = spec.reference_kwargs is not None
+        kwargs = spec.reference_kwargs if given else spec.kwargs
+        with self._its_own_errors("cannot be made with " + (
+                "reference_kwargs" if given else "the target's kwargs (give reference_kwargs)")):
+            if self.kind == LAYER:
+                from conformance.spec import _deserialized
 
-            kwargs = _deserialized(dict(kwargs), "reference_kwargs")
-        return self.obj(**dict(kwargs))
+                kwargs = _deserialized(dict(kwargs), "reference_kwargs")
+            return self.obj(**dict(kwargs))
 
     def built(self, spec):
         instance = self.new(spec)
-        spec.call(instance, spec.draw(seed=0), training=False)
+        with self._its_own_errors("cannot be called on the target's inputs"):
+            spec.call(instance, spec.draw(seed=0), training=False)
         return instance
+
+    @contextlib.contextmanager
+    def _its_own_errors(self, what):
+        """An exception raised by the reference's code is the reference's error (the check's
+        error), never a failure of the target."""
+        try:
+            yield
+        except ReferenceUsageError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - said as the reference's error
+            raise ReferenceUsageError(f"reference {self.text!r} {what}: {type(exc).__name__}: "
+                                      f"{exc}") from None
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -170,17 +189,24 @@ class Reference:
         for name, value in (("weights", weights), ("training", training)):
             if accepted is None or name in accepted:
                 kwargs[name] = value
-        return self.obj(*args, **kwargs)
+        with self._its_own_errors("raised"):
+            return self.obj(*args, **kwargs)
 
     def outputs(self, spec, values, training, instance=None, weights=None):
-        """The reference's outputs: ``instance``'s (a layer reference) or the function's."""
-        from conformance.checks._common import forward
+        """The reference's outputs as NumPy arrays: ``instance``'s (a layer reference) or the
+        function's (given the target's ``weights``)."""
+        from conformance.tensors import as_arrays, undefined_outputs
 
         if self.kind == FUNCTION:
-            from conformance.tensors import as_arrays
-
-            return as_arrays(self.function_outputs(spec, values, training, weights))
-        return forward(spec, instance, values, training=training)
+            returned = self.function_outputs(spec, values, training, weights)
+            problem = undefined_outputs(returned)
+            if problem:
+                raise ReferenceUsageError(f"reference function {self.text!r} returned {problem}; it "
+                                          "must return the expected outputs (an array or a "
+                                          "structure of arrays)")
+            return as_arrays(returned)
+        with self._its_own_errors("raised"):
+            return as_arrays(spec.call(instance, values, training=training))
 
     def stochastic_in_training(self, spec):
         """Whether its training outputs are random: declared by a registry entry, measured

@@ -14,6 +14,7 @@ from conformance.outcomes import (
     ContractViolation,
     NotApplicable,
     RunInterrupted,
+    UnusableSetup,
     describe_escape,
     describe_exception,
     exception_text,
@@ -112,6 +113,8 @@ def _outcome(check, spec, budgets=()):
         return "skipped", {"reason": exception_text(exc)}
     except ContractViolation as violation:
         return "failed", {"expected": violation.expected, "seen": violation.seen, "hint": violation.hint}
+    except UnusableSetup as exc:
+        return "error", {"reason": exception_text(exc)}
     except TimedOut:
         if capped_by is not None:
             return _budget_ran_out(capped_by, "during this check")

@@ -96,6 +96,8 @@ class CheckSpec:
         self.expected_failures = dict(self.expected_failures)
         if self.weight_map is not None:
             self._check_weight_map()
+        if self.reference is not None:
+            self.reference_entry()  # a reference that names nothing usable fails here, once
         if self.tier not in ("fast", "full"):
             raise ValueError(f"tier must be 'fast' or 'full', got {self.tier!r}")
         if self.label is None:
@@ -355,6 +357,7 @@ def spec_for_reference(name, **kwargs):
         cls=entry.cls,
         kwargs=merged,
         input_shapes=entry.shapes(**merged),
+        traits=getattr(entry, "checker_traits", frozenset()),
         reference=name,  # each reference is also checked against itself
         label=f"reference_models:{name}",
         import_path=f"{entry.cls.__module__}:{entry.cls.__qualname__}",

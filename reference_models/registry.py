@@ -49,6 +49,9 @@ class Reference:
     builders: Mapping[str, Callable]
     traits: frozenset = frozenset()
     notes_departures: tuple = ()
+    #: Declarable traits (conformance/traits.py) its checks are told, for what they cannot
+    #: detect (an image classifier's rows are no variable length: fixed_length).
+    checker_traits: frozenset = frozenset()
     compile_kwargs: Mapping = field(default_factory=dict)
 
     def __post_init__(self):

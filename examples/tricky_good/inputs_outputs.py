@@ -154,8 +154,9 @@ class NestedHeads(keras.layers.Layer):
 
 @register_serializable(package=_PACKAGE)
 class KeyShapeAttention(keras.layers.Layer):
-    """Dot-product attention that reads the key length with ``key.shape.as_list()`` (a
-    TensorFlow tensor method): correct when called with tensors, as Keras calls layers.
+    """Dot-product attention that reads the key depth with ``key.shape.as_list()`` (a
+    TensorFlow tensor method): correct when called with tensors, as Keras calls layers (the
+    depth, not the length, which is None for a variable-length key).
     Each query step's output depends on that step alone (and every key): it hands the
     query's mask on."""
 
@@ -164,8 +165,8 @@ class KeyShapeAttention(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, query, key):
-        length = key.shape.as_list()[1]
-        scores = tf.matmul(query, key, transpose_b=True) / float(length) ** 0.5
+        depth = key.shape.as_list()[-1]
+        scores = tf.matmul(query, key, transpose_b=True) / float(depth) ** 0.5
         return tf.matmul(tf.nn.softmax(scores, axis=-1), key)
 
 
@@ -355,7 +356,7 @@ CASES = {
     # so it is declared
     "AnchoredBoxesAsManyAsTheBatch": {"cls": AnchoredBoxes, "inputs": ["3,5"], "kwargs": {"anchors": 3},
                                       "unbatched_outputs": ["1"]},
-    "RelativePositionBias": {"cls": RelativePositionBias, "inputs": ["3,5,5"]},
+    "RelativePositionBias": {"cls": RelativePositionBias, "inputs": ["3,5,5!seq=1,2"]},  # both lengths
     "InBatchLogits": {"cls": InBatchLogits, "inputs": ["3,5"], "traits": {"batch_dependent"}},
     "OptionalCache": {"cls": OptionalCache, "inputs": ["3,5"]},
     "NestedHeads": {"cls": NestedHeads, "inputs": ["3,5"]},

@@ -163,7 +163,8 @@ class KeywordAttention(keras.layers.Layer):
 
     def compute_output_shape(self, query_shape, value_shape):
         query_shape, value_shape = tuple(query_shape), tuple(value_shape)
-        return query_shape[:-1] + (value_shape[-1] + value_shape[1],)
+        steps = value_shape[1]  # None for a variable-length value
+        return query_shape[:-1] + (None if steps is None else value_shape[-1] + steps,)
 
 
 @register_serializable(package=_PACKAGE)

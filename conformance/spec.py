@@ -358,7 +358,6 @@ def spec_for_reference(name, **kwargs):
         kwargs=merged,
         input_shapes=entry.shapes(**merged),
         traits=getattr(entry, "checker_traits", frozenset()),
-        traits=getattr(entry, "checker_traits", frozenset()),
         reference=name,  # each reference is also checked against itself
         label=f"reference_models:{name}",
         import_path=f"{entry.cls.__module__}:{entry.cls.__qualname__}",

@@ -307,3 +307,10 @@ def test_pytest_update_golden_records_and_a_plain_run_compares(tmp_path):
     assert len(os.listdir(folder)) == 1
     compared = pytest_run()
     assert "1 passed" in compared.stdout, compared.stdout + compared.stderr
+
+
+def test_the_pytest_plugin_imports_nothing_so_it_costs_other_sessions_nothing():
+    import ast
+
+    tree = ast.parse((ROOT / "conformance" / "pytest_plugin.py").read_text(encoding="utf-8"))
+    assert not [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]

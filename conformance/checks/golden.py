@@ -1,8 +1,11 @@
 """Golden: the target computes what its golden file recorded, from the recorded weights and inputs.
 
-The first run (no file yet) and a run with ``update_golden`` record the file and skip: nothing
-was compared, so a first run in CI is never counted as verified (see ``conformance/golden.py``
-for the file)."""
+The first run (no file yet) and a run with ``update_golden`` record the file and skip, saying
+``recorded PATH``. pytest-regressions fails a test whose file it had to create (and with
+``--force-regen`` one whose file it rewrote); syrupy fails on a missing snapshot unless
+``--snapshot-update`` writes it, and then passes. A skip is neither: nothing was compared, so a
+first run in CI is never counted as verified, and a correct layer is never failed for having
+no file yet; the reason says what was written (see ``conformance/golden.py`` for the file)."""
 
 import os
 

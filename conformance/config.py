@@ -183,6 +183,8 @@ def pending_from_entry(entry, defaults, base_dir=None):
     _refuse_malformed_target(target)
     inputs = _call_inputs(entry, target)
     reference = entry.get("reference")
+    if base_dir and isinstance(reference, str) and ".py:" in reference and not os.path.isabs(reference):
+        reference = os.path.relpath(os.path.join(base_dir, reference))  # like the target's file
     if reference is None and entry.get("weight_map"):
         raise UsageError(f"{target}: weight_map needs a reference")
     if reference is not None:

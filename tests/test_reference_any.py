@@ -216,3 +216,32 @@ def test_a_reference_that_cannot_be_made_is_the_checks_error_not_the_targets_fai
     result = run_check("check_reference_outputs", spec)
     assert result.status == "error"
     assert "cannot be made with the target's kwargs (give reference_kwargs)" in result.message
+
+
+def test_a_pyproject_target_takes_a_layer_reference_and_a_weight_map_table(tmp_path, capsys):
+    (tmp_path / "pyproject.toml").write_text(
+        '[[tool.keras-conformance.targets]]\n'
+        'target = "examples.broken_layers.reference:TransposedKernelDense"\n'
+        'inputs = ["4,16"]\n'
+        'kwargs = {units = 8}\n'
+        'reference = "keras.layers:Dense"\n'
+        'reference_kwargs = {units = 8, kernel_initializer = {class_name = "RandomNormal", '
+        'config = {stddev = 0.05}}}\n'
+        'weight_map = {kernel = "kernel.T"}\n', encoding="utf-8")
+    code = cli.main(["check", "--config", str(tmp_path / "pyproject.toml"), "--family", "reference"])
+    out = capsys.readouterr().out
+    assert code == 0 and "PASSED" in out, out
+
+
+def test_a_pyproject_file_reference_is_relative_to_the_pyproject(tmp_path, capsys):
+    (tmp_path / "pyproject_relative_formula.py").write_text(
+        "def scaled(inputs, weights):\n    return inputs * weights['gamma'] + weights['beta']\n",
+        encoding="utf-8")
+    (tmp_path / "pyproject.toml").write_text(
+        '[[tool.keras-conformance.targets]]\n'
+        'target = "examples.user_layers.hand_layer_norm:HandLayerNorm"\n'
+        'inputs = ["3,6"]\n'
+        'reference = "pyproject_relative_formula.py:scaled"\n', encoding="utf-8")
+    code = cli.main(["check", "--config", str(tmp_path / "pyproject.toml"), "--check", "check_reference_outputs"])
+    out = capsys.readouterr().out
+    assert code == 1 and "FAIL  check_reference_outputs" in out, out

@@ -808,6 +808,18 @@ def implements_quantize(layer):
     return QUANTIZES_MODELS and type(layer).quantize is not keras.layers.Layer.quantize
 
 
+def quantize_layers(model, mode, layers):
+    """``model.quantize(mode)`` visiting only ``layers`` (built layers of ``model`` that
+    implement quantize): Keras's quantize() stops at any unbuilt sublayer, quantizable or
+    not (a weightless sublayer never called), which Keras allows a layer to hold."""
+    import inspect
+
+    chosen = {id(layer) for layer in layers}
+    if "filters" in inspect.signature(model.quantize).parameters:
+        return model.quantize(mode, filters=lambda layer: id(layer) in chosen)
+    return model.quantize(mode)  # a model overriding quantize() without Keras's filters
+
+
 # -- other Keras backends ----------------------------------------------------------------------
 
 #: Whether this Keras can run a layer on the JAX and PyTorch backends (Keras 3 only; Keras 2

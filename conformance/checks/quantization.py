@@ -40,11 +40,12 @@ _HINT = ("read a quantized sublayer's weights only by calling it: after quantize
 
 
 def _leaves(model):
-    """The layers of ``model`` that Keras's ``quantize`` visits: those without sublayers
-    that implement ``quantize``, the target itself included."""
+    """The layers of ``model`` that Keras's ``quantize`` quantizes: those without sublayers
+    that implement ``quantize``, the target itself included, built (a sublayer never
+    called has no weights to quantize)."""
     layers = [model] + compat.sublayers(model)
     return [layer for layer in layers
-            if not compat.sublayers(layer) and compat.implements_quantize(layer)]
+            if not compat.sublayers(layer) and compat.implements_quantize(layer) and layer.built]
 
 
 def _describe(layers):
@@ -68,7 +69,7 @@ def _quantized(spec, mode, seed=1):
     with warnings.catch_warnings(record=True) as refusals:
         warnings.simplefilter("always")
         run_step(f"model.quantize({mode!r}) to quantize {_describe(candidates)}",
-                 model.quantize, mode)
+                 compat.quantize_layers, model, mode, candidates)
     done = [layer for layer in candidates if compat.quantization_mode(layer) == mode]
     if not done:
         why = "; ".join(sorted({str(w.message) for w in refusals if w.category is UserWarning}))

@@ -126,7 +126,8 @@ OPTIONS = (
                 "query=2,5,8 (a keyword argument), inputs.ids=2,5:int32@0..50 (a key "
                 "of a dict argument), 2,5:bool (a padding mask); repeat for each input. "
                 "Marks: !mask (0/1 mask in the dtype given), !mask_of=NAME, !unbatched, "
-                "!broadcast, !onehot, !tuple"),
+                "!broadcast, !onehot, !tuple, !seq=AXIS[,AXIS] or !seq=none (its sequence "
+                "(length) axes; by default axis 1 of ids and of rank-3 float inputs)"),
     Option("input_shapes", flags=("--input-shape",), dest="inputs", target=True, spec="input_shapes",
            cli={"action": "ordered_input", "metavar": "SHAPE"},
            help="shorthand for a positional float32 --input, e.g. 3,7"),

@@ -18,6 +18,7 @@ FAMILIES = (
     "golden",
     "model",
     "quantization",
+    "pipelines",
     "backends",
 )
 TIERS = ("fast", "full")

@@ -55,6 +55,8 @@ STABLE_IDS = [
     "check_model_summary_counts",
     "check_quantized_outputs_close",
     "check_quantized_save_load",
+    "check_predict_from_dataset",
+    "check_fit_from_dataset",
     "check_call_returns_tensors",
     "check_outputs_finite",
     "check_input_domain_accepted",

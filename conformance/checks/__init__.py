@@ -12,6 +12,7 @@ from conformance.checks import (  # noqa: F401
     model,
     modes,
     outputs,
+    pipelines,
     quantization,
     reference,
     serialization,

@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import keras_compat as compat
-from conformance.outcomes import UnusableSetup
+from conformance.outcomes import (RunInterrupted, UnusableSetup, describe_escape,
+                                  describe_exception, is_escape)
 from keras_compat import keras
 
 REGISTRY, LAYER, FUNCTION = "registry", "layer", "function"
@@ -95,9 +96,15 @@ def import_object(text, what="reference"):
         obj = module
         for part in name.split("."):
             obj = getattr(obj, part)
+    except RunInterrupted:
+        raise
     except Exception as exc:  # noqa: BLE001 - any import failure is a usage error
-        raise ReferenceUsageError(f"{what} {text!r}: cannot import it "
-                                  f"({type(exc).__name__}: {exc})") from None
+        raise ReferenceUsageError(f"{what} {text!r}: cannot import it ({describe_exception(exc)})") from None
+    except BaseException as exc:  # noqa: BLE001 - its code exited: that is not the checker's end
+        if not is_escape(exc):
+            raise
+        raise ReferenceUsageError(f"{what} {text!r}: cannot import it (its code "
+                                  f"{describe_escape(exc)} while it was imported)") from None
     return obj
 
 

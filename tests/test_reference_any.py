@@ -245,3 +245,9 @@ def test_a_pyproject_file_reference_is_relative_to_the_pyproject(tmp_path, capsy
     code = cli.main(["check", "--config", str(tmp_path / "pyproject.toml"), "--check", "check_reference_outputs"])
     out = capsys.readouterr().out
     assert code == 1 and "FAIL  check_reference_outputs" in out, out
+
+
+def test_a_reference_module_that_exits_at_import_is_refused_and_the_checker_goes_on(tmp_path):
+    (tmp_path / "reference_that_exits.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
+    with pytest.raises(ReferenceUsageError, match=r"called sys.exit\(3\) while it was imported"):
+        CheckSpec(HandLayerNorm, inputs=["3,6"], reference=f"{tmp_path}/reference_that_exits.py:Layer")

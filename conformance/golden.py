@@ -49,7 +49,9 @@ class GoldenFileError(ValueError):
 @dataclass
 class Entry:
     """One recorded array: its name (an input key, a weight name, an output path, what a
-    gradient is taken with respect to), its values and the dtype it had."""
+    gradient is taken with respect to), its values and its dtype: the dtype it had (inputs,
+    weights), or for outputs and gradients the dtype whose precision they carry (the looser
+    of their own and the layer's compute dtype), which sets their tolerance."""
 
     name: str
     array: np.ndarray

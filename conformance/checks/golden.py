@@ -56,12 +56,22 @@ def _entries(pairs):
     return [golden.Entry(str(name), np.array(value), _dtype(value)) for name, value in pairs]
 
 
+def _precision(dtype, layer):
+    """The dtype whose tolerance a float value computed by ``layer`` gets: its own, or the
+    layer's compute dtype when that keeps fewer bits (a float32 gradient or output computed
+    in bfloat16 carries bfloat16's rounding)."""
+    compute = compat.dtype_name(getattr(layer, "compute_dtype", None) or dtype)
+    if "float" not in dtype or "float" not in compute:
+        return dtype
+    return max((dtype, compute), key=golden.relative_tolerance)
+
+
 def _output_entries(spec, layer, inputs, training):
     """The flat outputs of one call, named by their path in the output structure."""
     outputs = run_step("the target to compute its outputs on the recorded inputs",
                        lambda: spec.call(layer, inputs, training=training))
-    return _entries((path or "0", leaf) for path, leaf in flatten_with_paths(outputs)
-                    if hasattr(leaf, "dtype"))
+    return [golden.Entry(entry.name, entry.array, _precision(entry.dtype, layer)) for entry in
+            _entries((path or "0", leaf) for path, leaf in flatten_with_paths(outputs) if hasattr(leaf, "dtype"))]
 
 
 def _gradient_entries(spec, layer, inputs):
@@ -77,7 +87,8 @@ def _gradient_entries(spec, layer, inputs):
             [f"input {key}" for key in spec.inputs.float_keys]
     sources = weights + watched
     return [golden.Entry(name, np.zeros(tuple(source.shape)) if grad is None
-                         else np.asarray(tf.convert_to_tensor(grad), dtype="float64"), _dtype(source))
+                         else np.asarray(tf.convert_to_tensor(grad), dtype="float64"),
+                         _precision(_dtype(source), layer))
             for name, grad, source in zip(names, grads, sources)]
 
 
@@ -101,15 +112,15 @@ def _record(spec, path, reason):
     drawn = spec.draw(seed=_INPUT_SEED)
     inputs = _entries(drawn.items())
     tensors = spec.inputs.as_tensors(drawn)
-    recording = golden.Recording(about={**_about(), "label": spec.label})
+    recording = golden.Recording(about={**_about(), "label": spec.label, "not_recorded": []})
     recording.groups.update(inputs=inputs, weights=weights,
                             inference=_output_entries(spec, layer, tensors, False))
     if spec.has_trait("inference_only"):
-        recording.about["not_recorded"] = "training outputs and gradients: declared inference_only"
+        recording.about["not_recorded"].append("training outputs and gradients: declared inference_only")
     else:
         _restore(layer, weights)
         if random_in_training(spec, layer):
-            recording.about["not_recorded"] = "training outputs: random in training"
+            recording.about["not_recorded"].append("training outputs: random in training")
         else:
             _restore(layer, weights)
             recording.groups["training"] = _output_entries(spec, layer, tensors, True)
@@ -117,7 +128,7 @@ def _record(spec, path, reason):
         try:
             recording.groups["gradients"] = _gradient_entries(spec, layer, tensors)
         except Exception as exc:  # noqa: BLE001 - the gradients family reports it; record the rest
-            recording.about["not_recorded"] = f"gradients: {describe_failure(exc)}"
+            recording.about["not_recorded"].append(f"gradients: {describe_failure(exc)}")
     golden.write(path, recording)
     raise NotApplicable(f"recorded {path} ({reason}); nothing was compared on this run: keep the "
                         "file (commit it) and the next run compares against it")

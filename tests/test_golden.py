@@ -20,6 +20,8 @@ from examples.broken_layers import golden as broken
 from keras_compat import keras
 from tests.family_contract import family_tests
 
+pytest_plugins = ["pytester"]
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHECK = "check_matches_golden"
 
@@ -291,7 +293,19 @@ def test_layers(spec, check):
 """
 
 
-def test_pytest_update_golden_records_and_a_plain_run_compares(tmp_path):
+def test_pytest_update_golden_records_and_a_plain_run_compares(pytester, tmp_path):
+    folder = tmp_path / "golden"
+    pytester.makepyfile(test_user=_USER_TESTS.format(folder=str(folder)))
+    options = ("-q", "-rs", "-p", "no:cacheprovider", "-p", "conformance.pytest_plugin")
+    recorded = pytester.runpytest_inprocess(*options, "--update-golden")
+    recorded.assert_outcomes(skipped=1)
+    assert "(--update-golden)" in recorded.stdout.str()
+    assert len(os.listdir(folder)) == 1
+    pytester.runpytest_inprocess(*options).assert_outcomes(passed=1)
+
+
+@pytest.mark.slow
+def test_pytest_update_golden_in_a_fresh_process(tmp_path):
     folder = tmp_path / "golden"
     (tmp_path / "test_user.py").write_text(_USER_TESTS.format(folder=str(folder)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),

@@ -19,6 +19,8 @@ DECLARABLE_TRAITS = {
     "stateful_inference": "inference updates variables by design",
     "no_float64": "does not support a float64 dtype policy by design",
     "no_mixed_precision": "does not support mixed precision by design",
+    "float32_sublayers": "keeps some sublayers in float32 under every policy by design (given "
+                         "dtype='float32' explicitly), also when the layer is given float64",
     "float32_outputs": "keeps floating-point outputs in float32 under mixed precision (and "
                        "under float64) by design (a float32 residual stream, box coordinates); "
                        "its variables are still checked",

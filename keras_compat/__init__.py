@@ -453,6 +453,11 @@ def sublayers(layer):
     """Every layer nested in ``layer`` (recursively), excluding ``layer`` itself."""
     return list(layer._flatten_layers(include_self=False, recursive=True))
 
+
+def direct_sublayers(layer):
+    """The layers ``layer`` tracks itself (not those nested in them)."""
+    return list(layer._flatten_layers(include_self=False, recursive=False))
+
 #: Keras 2 saves any Python function inside a Lambda layer as bytecode, which safe-mode
 #: loading refuses; Keras 3 saves a registered function by name.
 LAMBDA_FUNCTIONS_SAVED_AS_BYTECODE = not KERAS_3

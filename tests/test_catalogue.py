@@ -44,6 +44,7 @@ STABLE_IDS = [
     "check_saved_model_export",
     "check_mixed_precision",
     "check_float64_policy",
+    "check_dtype_policy_reaches_sublayers",
     "check_reference_weight_structure",
     "check_reference_outputs",
     "check_reference_gradients",

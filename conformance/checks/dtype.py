@@ -4,8 +4,9 @@ import numpy as np
 
 import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.outcomes import NotApplicable, expect
-from conformance.checks._common import call, defined_arrays
+from conformance.outcomes import ContractViolation, NotApplicable, expect
+from conformance.traits import declared_reason
+from conformance.checks._common import call, defined_arrays, describe_failure
 from conformance.tensors import flatten_with_paths, select_outputs
 from conformance.checks._precision import source_precisions
 
@@ -101,19 +102,25 @@ _NO_KERNEL_MARKS = ("Could not find device for node", "No registered", "OpKernel
 _HALF_MARKS = ("DT_HALF", "float16", "half")
 
 
-def _missing_half_kernel(exc):
-    """The line of TensorFlow's message saying an op has no float16 kernel on this device
-    (``Where`` on a CPU), found anywhere in the chain of ``exc``; None if it is not that."""
+def _missing_kernel(exc, dtype_marks):
+    """The line of TensorFlow's message saying an op has no kernel on this device for a
+    dtype ``dtype_marks`` name, found anywhere in the chain of ``exc``; None if it is not that."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         text = str(exc)
-        if any(mark in text for mark in _HALF_MARKS):
+        if any(mark in text for mark in dtype_marks):
             for line in text.splitlines():
                 if any(mark in line for mark in _NO_KERNEL_MARKS):
                     return " ".join(line.split())[:240]
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _missing_half_kernel(exc):
+    """The line of TensorFlow's message saying an op has no float16 kernel on this device
+    (``Where`` on a CPU), found anywhere in the chain of ``exc``; None if it is not that."""
+    return _missing_kernel(exc, _HALF_MARKS)
 
 
 @contract("dtype", skipped_by=("no_mixed_precision",))
@@ -185,3 +192,272 @@ def check_float64_policy(spec):
            hint="a cast to float32 inside call() (tf.signal.fft, a custom kernel, tf.cast(x, "
                 "'float32')) limits the layer to float32 precision; compute in self.compute_dtype, "
                 "or, if the float32 computation is by design, declare it: --trait no_float64")
+
+
+# -- a policy given to the layer itself ---------------------------------------------------
+
+#: The global policy in force while a layer is made with ``dtype=`` each of these: neither
+#: float32 (a sublayer given dtype="float32" explicitly) nor the policy given, so a sublayer
+#: made without ``dtype=`` shows it by following this one.
+_STAND_IN_GLOBAL = {"mixed_float16": "bfloat16", "mixed_bfloat16": "float16", "float64": "bfloat16"}
+_MIXED = ("mixed_float16", "mixed_bfloat16")
+_LOW_PRECISION_MARKS = _HALF_MARKS + ("DT_BFLOAT16", "bfloat16")
+
+
+def _accepts_dtype(cls):
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    return "dtype" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _sublayer_paths(layer):
+    """``[(path, parent, sublayer)]`` for every layer nested in ``layer``, breadth first; a
+    path is the attribute names that reach it (``ffn.dense_1``, ``blocks[0].norm``), or the
+    sublayer's name where no attribute of its parent holds it."""
+    framework = compat.framework_attribute_names()
+    found, seen, queue = [], {id(layer)}, [("", layer)]
+    while queue:
+        prefix, parent = queue.pop(0)
+        children = compat.direct_sublayers(parent)
+        named = {}
+        attributes = sorted(vars(parent).items(), key=lambda item: (item[0].startswith("_"), item[0]))
+        for attribute, value in attributes:
+            if attribute in framework or attribute.startswith("__"):
+                continue
+            for suffix, item in _held_layers(value):
+                named.setdefault(id(item), attribute + suffix)
+        for child in children:
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            path = f"{prefix}{named.get(id(child), child.name)}"
+            found.append((path, parent, child))
+            queue.append((path + ".", child))
+    return found
+
+
+def _held_layers(value):
+    """``[(suffix, layer)]``: ``value`` itself if a layer, or the layers a list, tuple or dict
+    of it holds (``[0]``, ``['key']``)."""
+    from collections.abc import Mapping
+
+    if isinstance(value, compat.keras.layers.Layer):
+        return [("", value)]
+    if isinstance(value, (list, tuple)):
+        return [(f"[{i}]", item) for i, item in enumerate(value) if isinstance(item, compat.keras.layers.Layer)]
+    if isinstance(value, Mapping):
+        try:
+            return [(f"[{key!r}]", item) for key, item in value.items()
+                    if isinstance(item, compat.keras.layers.Layer)]
+        except Exception:  # noqa: BLE001 - a mapping-like object that cannot be listed
+            return []
+    return []
+
+
+def _dtypes(layer):
+    return layer.compute_dtype, layer.variable_dtype
+
+
+def _is_float(dtype):
+    return str(dtype).startswith(("float", "bfloat"))
+
+
+def _made_with_policy(spec, policy):
+    """``(layer, given, error or None)``: a new instance made with ``dtype=policy`` and
+    called (inference), under a stand-in global policy, and the ids of the layers its
+    constructor was given; the layer is inspected even when its call fails (a sublayer in
+    the wrong dtype is the usual reason). None for the layer when the constructor refuses
+    the policy (a preprocessing layer whose dtype is its output's)."""
+    compat.set_global_policy(_STAND_IN_GLOBAL[policy])
+    compat.keras.utils.set_random_seed(1)
+    kwargs = spec.constructor_kwargs()
+    given = set().union(*(_layers_in(value) for value in kwargs.values())) if kwargs else set()
+    try:
+        layer = spec.cls(**{**kwargs, "dtype": policy})
+    except Exception as exc:  # noqa: BLE001 - Keras lets a layer take only some dtypes
+        return None, given, exc
+    try:
+        _call_with_policy(spec, layer, policy)
+    except Exception as exc:  # noqa: BLE001 - reported by the check, after the sublayers are seen
+        return layer, given, exc
+    return layer, given, None
+
+
+def _call_with_policy(spec, layer, policy):
+    """An inference call of ``layer`` (made with ``dtype=policy``) on inputs as a model
+    under that policy feeds it (see :func:`_built_under`)."""
+    input_dtype = "float64" if policy == "float64" else "float32"
+    side_dtype = layer.compute_dtype
+    if not compat.autocasts_inputs(layer):
+        input_dtype = side_dtype = layer.compute_dtype
+    call(spec, layer, _inputs_under(spec, input_dtype, side_dtype), training=False)
+
+
+_ITSELF = "the layer itself"
+
+
+class _Handing:
+    """How the policy given to a layer reached its sublayers, parent by parent."""
+
+    def __init__(self):
+        self.wrong = []  # phrases: sublayers out of step with a parent that hands it on
+        self.kept = []  # paths of sublayers kept in float32 on purpose
+        self.ignoring = []  # paths of owners that hand the policy to none of their sublayers
+        self.judged = 0  # floating-point sublayers judged against their owner
+
+
+def _own_variable_count(layer, children):
+    """How many variables ``layer`` holds itself, not through ``children``."""
+    theirs = {id(v) for child in children for v in child.weights}
+    return len([v for v in layer.weights if id(v) not in theirs])
+
+
+def _handing(layer, policy, float32_on_purpose, given=()):
+    """A :class:`_Handing` for ``layer`` made with ``dtype=policy``.
+
+    A sublayer is judged against its owner: the nearest layer above it that is not a
+    container (a sublayer with sublayers and no variables of its own, such as a Sequential
+    of layers given the policy, computes nothing itself; it is not judged). An owner hands
+    the policy on when at least one floating-point sublayer it owns computes and stores in
+    its dtypes; an owner that hands it to none follows the global policy only (as Keras
+    allows), and only an owner that hands it on is held to handing it to all: a sublayer of
+    it that follows the global policy was made without ``dtype=``. A sublayer given float32
+    explicitly is kept on purpose under mixed precision (under float64 only with
+    ``float32_on_purpose``). Sublayers the constructor was ``given`` (ids), and theirs, are
+    the caller's, not judged."""
+    stand_in = _STAND_IN_GLOBAL[policy]  # a plain policy: it computes and stores in its name
+    found = _Handing()
+    owner_of = {id(layer): layer}
+    paths = {id(layer): _ITSELF}
+    skipped = set(given)
+    owned = {}
+    for path, parent, sublayer in _sublayer_paths(layer):
+        paths[id(sublayer)] = path
+        if id(parent) in skipped or id(sublayer) in skipped:
+            skipped.add(id(sublayer))
+            continue
+        owner = owner_of[id(parent)]
+        children = compat.direct_sublayers(sublayer)
+        if children and not _own_variable_count(sublayer, children):
+            owner_of[id(sublayer)] = owner  # a container: its sublayers answer to its owner
+            continue
+        owner_of[id(sublayer)] = sublayer
+        if isinstance(sublayer, compat.keras.layers.InputLayer) or not _is_float(sublayer.compute_dtype):
+            continue
+        owned.setdefault(id(owner), (owner, []))[1].append((path, sublayer))
+    found.judged = sum(len(subs) for _, subs in owned.values())
+    for owner, subs in owned.values():
+        if not any(_dtypes(sub) == _dtypes(owner) for _, sub in subs):
+            found.ignoring.append(paths[id(owner)])
+            continue
+        for path, sub in subs:
+            if _dtypes(sub) == _dtypes(owner):
+                continue
+            if _dtypes(sub) == (stand_in, stand_in):
+                found.wrong.append(f"{path}: {sub.dtype_policy.name} (the global policy: made without "
+                                   f"dtype=, where {paths[id(owner)]} has {owner.dtype_policy.name})")
+            elif _dtypes(sub) == ("float32", "float32") and (
+                    owner.dtype_policy.name in _MIXED or float32_on_purpose):
+                found.kept.append(path)
+            else:
+                found.wrong.append(f"{path}: computes in {sub.compute_dtype} with {sub.variable_dtype} "
+                                   f"variables, where {paths[id(owner)]} ({owner.dtype_policy.name}) "
+                                   f"computes in {owner.compute_dtype} with {owner.variable_dtype} variables")
+    return found
+
+
+def _layers_in(value):
+    """Ids of the layers ``value`` (a constructor argument) is or holds."""
+    from collections.abc import Mapping
+
+    if isinstance(value, compat.keras.layers.Layer):
+        return {id(value)}
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_layers_in(item) for item in value)) if value else set()
+    if isinstance(value, Mapping):
+        return set().union(*(_layers_in(item) for item in value.values())) if value else set()
+    return set()
+
+
+def _call_failure_note(spec, policy, failure, given_layers):
+    """``[note]`` when the call of the layer made with ``dtype=policy`` failed for a reason
+    not its own: no kernel on this device, a layer given to its constructor (in the dtype
+    the caller made it in), or the stand-in global policy (it runs under the default
+    float32 one); a :class:`ContractViolation` when it fails under that as well."""
+    missing = _missing_kernel(failure, _LOW_PRECISION_MARKS)
+    if missing is not None:
+        return [f"{policy} not run: an op has no kernel for it on this device ({missing})"]
+    if given_layers:
+        return [f"{policy}: the call failed ({describe_failure(failure)}), maybe in a layer given to "
+                "the constructor, made in the caller's dtype; sublayers made in build() not seen"]
+    compat.set_global_policy("float32")
+    compat.keras.utils.set_random_seed(1)
+    try:
+        _call_with_policy(spec, spec.new(dtype=policy), policy)
+    except Exception as exc:  # noqa: BLE001 - the layer cannot run with the policy given
+        raise ContractViolation(f"the layer made with dtype={policy!r} to run on the example inputs",
+                                describe_failure(exc)) from exc
+    return [f"{policy}: runs under the default global policy, not under {_STAND_IN_GLOBAL[policy]} "
+            f"({describe_failure(failure)}): the layer reads the global policy somewhere"]
+
+
+@contract("dtype")
+def check_dtype_policy_reaches_sublayers(spec):
+    """A layer made with ``dtype=`` a policy (mixed_float16, mixed_bfloat16, float64) that hands it to its sublayers hands it to all: each computes and keeps variables in its parent's dtypes, or in float32 on purpose."""
+    if not _accepts_dtype(spec.cls):
+        raise NotApplicable("the constructor takes no dtype argument (nor **kwargs to pass one to Keras)")
+    policies = [p for p in (*_MIXED, "float64")
+                if not (spec.has_trait("no_mixed_precision") and p in _MIXED)
+                and not (spec.has_trait("no_float64") and p == "float64")]
+    if not policies:
+        # Each trait rules out some of the policies (skipped_by would skip the whole check on
+        # either): only both together leave none.
+        raise NotApplicable(f"no policy left to give the layer: {declared_reason('no_mixed_precision')}; "
+                            f"{declared_reason('no_float64')}")
+    float32_on_purpose = spec.has_trait("float32_sublayers")
+    previous = compat.global_policy_name()
+    notes, kept, ignoring, checked = [], set(), set(), []
+    try:
+        for policy in policies:
+            layer, given, failure = _made_with_policy(spec, policy)
+            if layer is None:
+                notes.append(f"{policy} not given: the constructor refuses it ({describe_failure(failure)})")
+                continue
+            if not compat.sublayers(layer):
+                raise NotApplicable("the layer has no sublayers to hand its dtype policy to")
+            expect(layer.dtype_policy.name == policy, f"the layer to take the policy it is given ({policy})",
+                   lambda: f"its policy {layer.dtype_policy.name}")
+            found = _handing(layer, policy, float32_on_purpose, given)
+            if not found.judged:
+                raise NotApplicable(
+                    "no sublayer of its own to hand the policy to: its sublayers were given to the "
+                    "constructor (their dtype is the caller's), or are containers or not floating-point")
+            if _ITSELF in found.ignoring:
+                raise NotApplicable(
+                    "the layer hands the dtype policy it is given to none of its sublayers: it "
+                    "follows the global policy only, as Keras allows (check_mixed_precision and "
+                    "check_float64_policy check it under global policies); to support dtype= given "
+                    "to the layer, pass dtype=self.dtype_policy to every sublayer")
+            float64_hint = ("; a sublayer kept in float32 on purpose under every policy is declared: "
+                            "--trait float32_sublayers" if policy == "float64" else "")
+            expect(not found.wrong, f"every sublayer of a layer made with dtype={policy!r} in its "
+                                    "parent's compute and variable dtypes",
+                   lambda: "; ".join(found.wrong) + (f" (and the call failed: {describe_failure(failure)})"
+                                                    if failure is not None else ""),
+                   hint="pass dtype=self.dtype_policy to every sublayer the layer makes" + float64_hint)
+            if failure is not None:
+                notes.extend(_call_failure_note(spec, policy, failure, bool(given)))
+            kept.update(found.kept)
+            ignoring.update(found.ignoring)
+            checked.append(policy)
+    finally:
+        compat.set_global_policy(previous)
+    if not checked:
+        raise NotApplicable("; ".join(notes))
+    if ignoring:
+        notes.append(f"hand the policy to none of their sublayers (global policy only): "
+                     f"{', '.join(sorted(ignoring))}")
+    if kept:
+        notes.append(f"kept in float32 on purpose: {', '.join(sorted(kept))}")
+    return "; ".join(notes) or None

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from keras_compat import keras
+from keras_compat import keras, register_serializable
 
 
 class _Dense(keras.layers.Layer):
@@ -89,6 +89,52 @@ class Float16VariablesDense(_Dense):
         return tf.cast(outputs, tf.float32) if outputs.dtype == tf.float16 else outputs
 
 
+@register_serializable(package="broken_layers")
+class ProjectionWithoutDtype(keras.layers.Layer):
+    """Breaks check_dtype_policy_reaches_sublayers: hands its dtype policy to the hidden Dense
+    but makes the output projection without dtype=self.dtype_policy, so a layer given
+    dtype="mixed_float16" projects in the global policy's dtype. Under a global policy both
+    sublayers follow it, so the global-policy checks pass it."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = keras.layers.Dense(8, activation="relu", dtype=self.dtype_policy)
+        self.projection = keras.layers.Dense(units)
+
+    def call(self, inputs):
+        return self.projection(self.hidden(inputs))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@register_serializable(package="broken_layers")
+class NormPinnedToFloat32(keras.layers.Layer):
+    """Breaks check_dtype_policy_reaches_sublayers (float64): keeps its normalisation in
+    float32 for mixed precision by hard-coding dtype="float32", so a layer given
+    dtype="float64" normalises at float32 precision (float32 kept on purpose passes under
+    mixed precision only, unless the layer declares float32_sublayers)."""
+
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.dense = keras.layers.Dense(units, dtype=self.dtype_policy)
+        self.norm = keras.layers.LayerNormalization(dtype="float32")
+
+    def call(self, inputs):
+        return tf.cast(self.norm(self.dense(inputs)), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 _VECTOR = [(4, 6)]
 
 #: Declarations a broken layer is checked with.
@@ -104,5 +150,9 @@ BROKEN = {
         (Float32WeightsDense, {"units": 3}, _VECTOR),
         (Float32Softmax, {}, _VECTOR),
         (Float32KernelDense, {"units": 3}, _VECTOR),
+    ],
+    "check_dtype_policy_reaches_sublayers": [
+        (ProjectionWithoutDtype, {"units": 3}, _VECTOR),
+        (NormPinnedToFloat32, {"units": 3}, _VECTOR),
     ],
 }

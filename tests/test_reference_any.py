@@ -74,9 +74,10 @@ def test_a_function_reference_compares_outputs_and_says_why_the_weight_checks_sk
         assert f"reference {FORMULA!r} is a function" in results[check].message
 
 
-def test_a_one_character_change_only_the_function_reference_catches():
-    """``- beta`` for ``+ beta``: every other check of the fast tier passes it or skips it."""
-    report = run_spec(CheckSpec(MinusBetaLayerNorm, inputs=["3,6"]))
+@pytest.mark.parametrize("tier", ["fast", pytest.param("full", marks=pytest.mark.slow)])
+def test_a_one_character_change_only_the_function_reference_catches(tier):
+    """``- beta`` for ``+ beta``: every other check of the tier passes it or skips it."""
+    report = run_spec(CheckSpec(MinusBetaLayerNorm, inputs=["3,6"], tier=tier))
     assert [r.check for r in report.results if r.status not in ("passed", "skipped")] == []
     result = run_check("check_reference_outputs", CheckSpec(MinusBetaLayerNorm, inputs=["3,6"], reference=FORMULA))
     assert result.status == "failed" and "the reference's inference outputs" in result.message

@@ -5,7 +5,7 @@ entry, a Keras layer class (``keras.layers:LayerNormalization``) or a NumPy func
 
 import tensorflow as tf
 
-from examples.user_layers.hand_layer_norm import HandLayerNorm
+from examples.user_layers.hand_layer_norm import HandLayerNorm, ops
 from keras_compat import keras, register_serializable
 
 _VECTOR = [(4, 16)]
@@ -239,8 +239,9 @@ class PlusMeanLayerNorm(HandLayerNorm):
     where it should subtract it, (x + mean) / sqrt(variance + epsilon)."""
 
     def _normalized(self, x):
-        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
-        return (x + mean) / tf.sqrt(variance + self.epsilon)
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        variance = ops.var(x, axis=-1, keepdims=True)
+        return (x + mean) / ops.sqrt(variance + self.epsilon)
 
 
 @register_serializable(package="broken_layers")
@@ -249,11 +250,8 @@ class MinusBetaLayerNorm(HandLayerNorm):
     examples.user_layers.formulas:layer_norm: one character, ``- beta`` for ``+ beta``, which
     every other check misses (beta starts at zero, and the layer is a consistent function)."""
 
-    def call(self, inputs):
-        dtype = "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
-        x = tf.cast(inputs, dtype)
-        outputs = self._normalized(x) * tf.cast(self.gamma, dtype) - tf.cast(self.beta, dtype)
-        return tf.cast(outputs, self.compute_dtype)
+    def _scaled(self, normalized, dtype):
+        return normalized * ops.cast(self.gamma, dtype) - ops.cast(self.beta, dtype)
 
 
 @register_serializable(package="broken_layers")

@@ -192,3 +192,27 @@ def test_positions_along_a_length_shrink_with_it():
     assert resized.spec_of("mask_positions").shape == (2, 2) and resized.spec_of("mask_positions").high == 3
     assert resized.spec_of("ids").high == 50  # a vocabulary, not positions
     assert resized.draw(seed=0)["mask_positions"].max() < 3
+
+
+def test_a_mask_frozen_at_the_example_length_is_named():
+    result = run_check("check_lengths_vary", CheckSpec(broken.FrozenLengthMask, [(4, 5, 3)]))
+    assert result.status == "failed" and "mask" in result.message, result.message
+    assert "(4, 5)" in result.message, result.message
+
+
+class SymbolicCallFails(keras.layers.Layer):
+    def call(self, inputs):
+        if isinstance(inputs, keras.KerasTensor if hasattr(keras, "KerasTensor") else ()):
+            raise ValueError("no symbolic call")
+        return inputs * 2.0
+
+    def compute_mask(self, inputs, mask=None):
+        import tensorflow as tf
+
+        return tf.ones(tf.shape(inputs)[:2], dtype=tf.bool)  # a TensorFlow op on a KerasTensor
+
+
+def test_a_layer_refused_at_the_example_length_too_is_left_to_the_other_checks():
+    result = run_check("check_lengths_vary", CheckSpec(SymbolicCallFails, [(2, 5, 3)]))
+    if result.status == "skipped":
+        assert "even at the example length" in result.message, result.message

@@ -321,6 +321,11 @@ def _taken_lengths(spec):
         except Exception as exc:  # noqa: BLE001 - a length it refuses is one it does not take
             refused.append(f"{_describe_lengths(lengths)}: {_error(exc)}")
     if not taken:
+        try:
+            _symbolic_at(inputs, spec.new(), spec.batch_size)
+        except Exception as exc:  # noqa: BLE001 - check_output_shapes_agree reports it
+            raise NotApplicable(f"a new instance refuses keras.Input even at the example length "
+                                f"({_error(exc)}): check_output_shapes_agree reports it") from exc
         raise NotApplicable("a new instance refuses keras.Input at every other length tried ("
                             + "; ".join(refused) + "): it takes its example length only, or an input "
                             "the rule gives no sequence axis must vary with the others (mark its "
@@ -415,15 +420,14 @@ def check_symbolic_unknown_length(spec):
 
 
 def _output_masks(outputs):
-    """For each output, the shape of the Keras mask attached to it, when that mask covers
-    the output's leading axes (a padding mask carried along); None otherwise."""
-    shapes = []
+    """For each output, ``(the shape of the Keras mask attached to it or None, whether that
+    mask covers the output's leading axes as a padding mask carried along does)``."""
+    masks = []
     for leaf in flatten(outputs):
         mask = compat.keras_mask(leaf)
-        shape = None if mask is None else tuple(mask.shape)
-        fits = shape is not None and tuple(leaf.shape[:len(shape)]) == shape
-        shapes.append(shape if fits else None)
-    return shapes
+        shape = None if mask is None else tuple(int(d) for d in mask.shape)
+        masks.append((shape, shape is not None and tuple(leaf.shape[:len(shape)]) == shape))
+    return masks
 
 
 def _comparable_declared(layer, spec, inputs):
@@ -486,10 +490,11 @@ def check_lengths_vary(spec):
                    hint="declared and symbolic shapes must follow the length, not keep the "
                         "example's")
         masks_there = _output_masks(outputs_there)
-        lost = [i for i, shape in enumerate(masks) if shape is not None
-                and (i >= len(masks_there) or masks_there[i] is None)]
-        expect(not lost, f"the Keras mask on output(s) {lost} to cover the output {where}, as it "
-                         "does at the example length",
-               lambda: "mask shape(s) " + ", ".join(str(masks_there[i] if i < len(masks_there) else None)
-                                                    for i in lost) + f" for output shape(s) {_text(eager_there)}",
+        lost = [i for i, (_, fits) in enumerate(masks) if fits
+                and (i >= len(masks_there) or not masks_there[i][1])]
+        expect(not lost, f"the Keras mask on output(s) {', '.join(map(str, lost))} to cover the output "
+                         f"{where}, as it does at the example length",
+               lambda: "mask shape(s) " + ", ".join(
+                   str(masks_there[i][0] if i < len(masks_there) else None) for i in lost)
+               + f" for output shape(s) {_text(eager_there)}",
                hint="compute_mask must follow the length of the inputs")

@@ -161,6 +161,24 @@ class FrozenLengthShape(keras.layers.Layer):
         return (input_shape[0], self.length, input_shape[2])
 
 
+@register_serializable(package="broken_layers")
+class FrozenLengthMask(keras.layers.Layer):
+    """Breaks check_lengths_vary: hands on a padding mask (every step kept) made by repeating
+    a per-sample flag for the length seen in build, so at another length the mask no longer
+    covers its output's steps."""
+
+    def build(self, input_shape):
+        self.length = input_shape[1]
+        self.repeat = keras.layers.RepeatVector(self.length)
+
+    def call(self, inputs):
+        return inputs * 2.0
+
+    def compute_mask(self, inputs, mask=None):
+        flags = self.repeat(inputs[:, 0, :1])[:, :, 0]  # (batch, built length)
+        return flags == flags
+
+
 BROKEN = {
     "check_symbolic_unknown_batch": [
         (StaticBatchFlatten, {}, _SEQUENCE),
@@ -180,5 +198,6 @@ BROKEN = {
     "check_lengths_vary": [
         (LearnedPositionOffset, {}, _SEQUENCE),
         (FrozenLengthShape, {}, _SEQUENCE),
+        (FrozenLengthMask, {}, _SEQUENCE),
     ],
 }

@@ -270,17 +270,18 @@ def worst_differences(what_by_entry, recorded, seen):
 
 
 def describe_versions(about):
-    """``Keras 3.15.1 on TensorFlow 2.21.0 (backend tensorflow)`` from a recording's ``about``."""
+    """``Keras 3.15.1 on TensorFlow 2.21.0 (backend tensorflow, CPU)`` from a recording's ``about``."""
     flavour = " via tf_keras" if about.get("legacy_keras") else ""
     return (f"Keras {about.get('keras', '?')}{flavour} on TensorFlow {about.get('tensorflow', '?')} "
-            f"(backend {about.get('backend', '?')})")
+            f"(backend {about.get('backend', '?')}, {about.get('device', 'device not recorded')})")
 
 
 def version_change(recorded, current):
-    """A sentence saying how the versions that recorded a file differ from ``current`` (an
-    ``about`` of this process), or None when they are the same."""
-    keys = ("keras", "tensorflow", "backend", "legacy_keras")
+    """A sentence saying how the versions (and the kind of device) that recorded a file differ
+    from ``current`` (an ``about`` of this process), or None when they are the same."""
+    keys = ("keras", "tensorflow", "backend", "legacy_keras", "device")
     if all(recorded.get(key) == current.get(key) for key in keys):
         return None
     return (f"the golden file was recorded with {describe_versions(recorded)} and this run uses "
-            f"{describe_versions(current)}: the difference may come from the versions, not the layer")
+            f"{describe_versions(current)}: the difference may come from the versions or the "
+            "device, not the layer")

@@ -338,3 +338,26 @@ def test_values_computed_in_a_16_bit_dtype_get_its_tolerance(tmp_path):
     assert {e.dtype for e in recording.group("weights")} == {"float32"}
     assert {e.dtype for e in recording.group("inference") + recording.group("gradients")} == {"bfloat16"}
     assert run_check(CHECK, spec).status == "passed"
+
+
+class _SeesTensorFloat32(keras.layers.Layer):
+    """Records whether TensorFloat-32 was on during each call."""
+
+    seen = []
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        _SeesTensorFloat32.seen.append(tf.config.experimental.tensor_float_32_execution_enabled())
+        return inputs * 2.0
+
+
+def test_tensor_float_32_is_off_while_recording_and_comparing_and_restored(tmp_path):
+    import tensorflow as tf
+
+    spec = CheckSpec(_SeesTensorFloat32, inputs=["3,6"], golden=str(tmp_path))
+    before = tf.config.experimental.tensor_float_32_execution_enabled()
+    _SeesTensorFloat32.seen.clear()
+    assert run_check(CHECK, spec).status == "skipped" and run_check(CHECK, spec).status == "passed"
+    assert _SeesTensorFloat32.seen and not any(_SeesTensorFloat32.seen)
+    assert tf.config.experimental.tensor_float_32_execution_enabled() == before

@@ -7,6 +7,7 @@ The first run (no file yet) and a run with ``update_golden`` record the file and
 first run in CI is never counted as verified, and a correct layer is never failed for having
 no file yet; the reason says what was written (see ``conformance/golden.py`` for the file)."""
 
+import contextlib
 import os
 
 import numpy as np
@@ -44,8 +45,24 @@ def golden_path(spec):
 
 def _about():
     backend = getattr(keras.backend, "backend", lambda: "tensorflow")()
+    device = "GPU" if tf.config.list_logical_devices("GPU") else "CPU"
     return {"keras": compat.KERAS_VERSION, "tensorflow": compat.TF_VERSION, "backend": backend,
-            "legacy_keras": bool(compat.USES_LEGACY_KERAS)}
+            "legacy_keras": bool(compat.USES_LEGACY_KERAS), "device": device}
+
+
+@contextlib.contextmanager
+def _full_float32():
+    """TensorFloat-32 off while recording and comparing: on a GPU it rounds float32 matmuls to
+    10-bit mantissas, so a file recorded there would not match a CPU run within float32's
+    tolerance (nor the other way round). Restored afterwards."""
+    enabled = tf.config.experimental.tensor_float_32_execution_enabled()
+    if enabled:
+        tf.config.experimental.enable_tensor_float_32_execution(False)
+    try:
+        yield
+    finally:
+        if enabled:
+            tf.config.experimental.enable_tensor_float_32_execution(True)
 
 
 def _dtype(value):
@@ -214,6 +231,11 @@ def check_matches_golden(spec):
     path = golden_path(spec)
     if path is None:
         raise NotApplicable(NO_DIRECTORY)
+    with _full_float32():
+        _record_or_compare(spec, path)
+
+
+def _record_or_compare(spec, path):
     if getattr(spec, "update_golden", False):
         _record(spec, path, "--update-golden")
     if not os.path.exists(path):

@@ -252,3 +252,9 @@ def test_a_reference_module_that_exits_at_import_is_refused_and_the_checker_goes
     (tmp_path / "reference_that_exits.py").write_text("import sys\nsys.exit(3)\n", encoding="utf-8")
     with pytest.raises(ReferenceUsageError, match=r"called sys.exit\(3\) while it was imported"):
         CheckSpec(HandLayerNorm, inputs=["3,6"], reference=f"{tmp_path}/reference_that_exits.py:Layer")
+
+
+def test_a_function_reference_is_called_like_the_layer_with_only_the_keywords_it_takes():
+    spec = CheckSpec(keras.layers.Add, inputs=["3,4", "3,4"], reference="examples.user_layers.formulas:add")
+    result = run_check("check_reference_outputs", spec)
+    assert result.status == "passed", result.message

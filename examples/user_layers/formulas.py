@@ -15,3 +15,10 @@ def layer_norm(inputs, weights, training=False):
     mean = x.mean(axis=-1, keepdims=True)
     variance = x.var(axis=-1, keepdims=True)
     return (x - mean) / np.sqrt(variance + EPSILON) * weights["gamma"] + weights["beta"]
+
+
+def add(inputs):
+    """The sum of a list of inputs (``keras.layers.Add``): a list input arrives as a list of
+    arrays, as the layer's ``call`` gets it; without ``weights`` or ``training`` in its
+    signature, the function is not given them."""
+    return np.sum(np.stack([np.asarray(x, dtype="float64") for x in inputs]), axis=0)

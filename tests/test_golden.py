@@ -361,3 +361,46 @@ def test_tensor_float_32_is_off_while_recording_and_comparing_and_restored(tmp_p
     assert run_check(CHECK, spec).status == "skipped" and run_check(CHECK, spec).status == "passed"
     assert _SeesTensorFloat32.seen and not any(_SeesTensorFloat32.seen)
     assert tf.config.experimental.tensor_float_32_execution_enabled() == before
+
+
+_PROJECT_LAYER = """
+import tensorflow as tf
+from keras_compat import keras
+
+
+class Block(keras.layers.Layer):
+    def build(self, input_shape):
+        self.kernel = self.add_weight(name="kernel", shape=(int(input_shape[-1]), 4))
+
+    def call(self, inputs):
+        return tf.nn.gelu(tf.matmul(inputs, self.kernel))
+"""
+
+
+@pytest.mark.slow
+def test_the_command_records_then_catches_a_one_character_change_then_records_again(tmp_path):
+    (tmp_path / "layers.py").write_text(_PROJECT_LAYER)
+    (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""
+        [tool.keras-conformance]
+        golden = "tests/golden"
+
+        [[tool.keras-conformance.targets]]
+        target = "layers.py:Block"
+        inputs = ["3,6"]
+    """))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+    def check(*options):
+        command = [sys.executable, "-m", "conformance.supervisor", "check", "--check", CHECK, "-v", *options]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+
+    first = check()
+    assert first.returncode == 0 and "recorded " in first.stdout, first.stdout + first.stderr
+    recorded = os.listdir(tmp_path / "tests" / "golden")  # relative to the pyproject's folder
+    assert len(recorded) == 1 and recorded[0].startswith("layers.py_Block-"), recorded
+    (tmp_path / "layers.py").write_text(_PROJECT_LAYER.replace("gelu(tf", "gelu(-tf"))
+    changed = check()
+    assert changed.returncode == 1 and "inference output '0' differing by up to" in changed.stdout, changed.stdout
+    again = check("--update-golden")
+    assert again.returncode == 0 and "(--update-golden)" in again.stdout, again.stdout + again.stderr

@@ -5,7 +5,7 @@ A reference (``--reference``) is one of three things:
 - a name of the ``reference_models`` registry (``simple_dense``): its class, its declared traits;
 - an importable Layer class (``keras.layers:LayerNormalization``, ``pkg.module:Class``,
   ``path/file.py:Class``), built with ``reference_kwargs`` (default: the target's kwargs);
-  whether it is random in training is measured (two seeded training calls that differ);
+  whether it is random in training is measured (seeded training calls on the same inputs that differ);
 - a function (``pkg.formulas:layer_norm``), called like the target's ``call`` with the inputs
   as NumPy arrays, plus ``weights=`` (the target's weights by name, NumPy arrays) and
   ``training=`` when its signature takes them; it returns the expected outputs.
@@ -37,6 +37,9 @@ from conformance.outcomes import (RunInterrupted, UnusableSetup, describe_escape
 from keras_compat import keras
 
 REGISTRY, LAYER, FUNCTION = "registry", "layer", "function"
+#: Training calls on the same inputs that tell a random reference: one that keeps each unit
+#: with a probability close to 1 may give the same outputs twice on a small input.
+_MEASURING_CALLS = 3
 
 #: How the messages say what a ``weight_map`` is.
 WEIGHT_MAP_HELP = ("give weight_map (--weight-map '{\"target weight\": \"reference weight\"}', "
@@ -229,11 +232,11 @@ class Reference:
         values = spec.draw(seed=1)
         if self.kind == FUNCTION:
             weights = named_values(spec.built())
-            first, second = (self.outputs(spec, values, True, weights=weights) for _ in range(2))
+            calls = [self.outputs(spec, values, True, weights=weights) for _ in range(_MEASURING_CALLS)]
         else:
             instance = self.built(spec)
-            first, second = (self.outputs(spec, values, True, instance) for _ in range(2))
-        return any(not np.array_equal(a, b) for a, b in zip(first, second))
+            calls = [self.outputs(spec, values, True, instance) for _ in range(_MEASURING_CALLS)]
+        return any(not np.array_equal(a, b) for later in calls[1:] for a, b in zip(calls[0], later))
 
 
 def _accepted_keywords(function):

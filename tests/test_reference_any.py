@@ -52,7 +52,7 @@ def test_a_hand_written_layer_norm_passes_every_reference_check_against_keras():
     statuses, results = _statuses(CheckSpec(HandLayerNorm, inputs=["3,6"], reference=KERAS_LAYER_NORM))
     assert _not_passed(results) == [
         f"check_reference_stochastic_statistics: skipped: reference {KERAS_LAYER_NORM!r} is deterministic "
-        "in training (measured: two seeded training calls gave the same outputs)"]
+        "in training (measured: seeded training calls on the same inputs gave the same outputs)"]
 
 
 def test_the_command_from_the_issue_passes_the_good_layer_and_fails_the_plus_mean_one(capsys):
@@ -133,7 +133,7 @@ def test_a_weight_map_lines_up_a_transposed_port(weight_map):
     statuses, results = _statuses(_transposed_dense(weight_map))
     assert _not_passed(results) == [
         "check_reference_stochastic_statistics: skipped: reference 'keras.layers:Dense' is "
-        "deterministic in training (measured: two seeded training calls gave the same outputs)"]
+        "deterministic in training (measured: seeded training calls on the same inputs gave the same outputs)"]
 
 
 def test_a_weight_map_carries_the_gradients_across_a_transpose():
@@ -184,7 +184,7 @@ def test_inference_after_a_training_call_tells_a_moving_mean_never_updated():
                                             reference="keras.layers:BatchNormalization"))
     assert set(_not_passed(results)) == {
         "check_reference_stochastic_statistics: skipped: reference 'keras.layers:BatchNormalization' is "
-        "deterministic in training (measured: two seeded training calls gave the same outputs)"}
+        "deterministic in training (measured: seeded training calls on the same inputs gave the same outputs)"}
 
 
 def test_a_random_layer_reference_is_measured_as_such_and_compared_by_statistics():

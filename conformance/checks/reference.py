@@ -236,7 +236,7 @@ def check_reference_stochastic_statistics(spec):
     reference = spec.reference_entry()
     if not reference.stochastic_in_training(spec):
         measured = "" if reference.kind == reference_target.REGISTRY else \
-            " (measured: two seeded training calls gave the same outputs)"
+            " (measured: seeded training calls on the same inputs gave the same outputs)"
         raise NotApplicable(f"reference {spec.reference!r} is deterministic in training{measured}")
     keras.utils.set_random_seed(0)
     if reference.has_weights:

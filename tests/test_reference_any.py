@@ -136,6 +136,12 @@ def test_a_weight_map_lines_up_a_transposed_port(weight_map):
         "deterministic in training (measured: seeded training calls on the same inputs gave the same outputs)"]
 
 
+def test_a_weight_map_function_compares_the_input_gradients_only_and_says_so():
+    result = run_check("check_reference_gradients",
+                       _transposed_dense("examples.user_layers.weight_maps:from_torch_linear"))
+    assert result.status == "passed" and "w.r.t. the inputs only" in result.note
+
+
 def test_a_weight_map_carries_the_gradients_across_a_transpose():
     """A dense port whose kernel gradient is wrong, seen through the transposed map."""
 

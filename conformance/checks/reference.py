@@ -169,6 +169,10 @@ def check_reference_gradients(spec):
         expect(diff <= _CLOSE * scale, f"the reference's gradient w.r.t. {label}",
                f"a gradient differing by up to {diff:.3g} (reference gradient magnitude {scale:.3g})",
                hint="check any custom gradient (tf.custom_gradient) against the function it differentiates")
+    if callable(weight_map):
+        return ("the gradients w.r.t. the inputs only: a weight_map function does not carry "
+                "gradients w.r.t. the weights across (a {name: 'name.T'} map does)")
+    return None
 
 
 def _fresh_weights(make, count):

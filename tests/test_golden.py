@@ -404,3 +404,13 @@ def test_the_command_records_then_catches_a_one_character_change_then_records_ag
     assert changed.returncode == 1 and "inference output '0' differing by up to" in changed.stdout, changed.stdout
     again = check("--update-golden")
     assert again.returncode == 0 and "(--update-golden)" in again.stdout, again.stdout + again.stderr
+
+
+def test_a_folder_that_cannot_be_written_is_said_not_blamed_on_the_layer(tmp_path, monkeypatch):
+    def refuse(path, recording):
+        raise PermissionError(13, "Permission denied", path)
+
+    monkeypatch.setattr(golden, "write", refuse)
+    result = run_check(CHECK, _spec(directory=tmp_path))
+    assert result.status == "skipped" and result.reason.startswith("could not record ")
+    assert "PermissionError" in result.reason

@@ -146,7 +146,11 @@ def _record(spec, path, reason):
             recording.groups["gradients"] = _gradient_entries(spec, layer, tensors)
         except Exception as exc:  # noqa: BLE001 - the gradients family reports it; record the rest
             recording.about["not_recorded"].append(f"gradients: {describe_failure(exc)}")
-    golden.write(path, recording)
+    try:
+        golden.write(path, recording)
+    except OSError as exc:  # the folder, not the layer: nothing recorded, nothing compared
+        raise NotApplicable(f"could not record {path} ({type(exc).__name__}: {exc}); nothing was "
+                            "compared on this run") from None
     raise NotApplicable(f"recorded {path} ({reason}); nothing was compared on this run: keep the "
                         "file (commit it) and the next run compares against it")
 

@@ -80,8 +80,18 @@ def _builtin(name, kwargs, inputs, suffix="", **fields):
     )
 
 
+def _keras_defects(name):
+    """``{check id: reason}``: the real Keras defects the checks find in a built-in layer."""
+    if name == "BatchNormalization" and compat.BATCH_NORMALIZATION_CONFIG_DROPS_SYNCHRONIZED:
+        return {"check_config_keeps_non_default_kwargs": (
+            "a Keras 2 defect: BatchNormalization.get_config() leaves out synchronized, so "
+            "from_config rebuilds a synchronized=True layer unsynchronized")}
+    return {}
+
+
 def builtin_layer_specs():
-    specs = [_builtin(name, kwargs, inputs) for name, kwargs, inputs in _BUILTINS]
+    specs = [_builtin(name, kwargs, inputs, expected_failures=_keras_defects(name))
+             for name, kwargs, inputs in _BUILTINS]
     specs += [_builtin(name, kwargs, inputs, suffix, **fields)
               for suffix, name, kwargs, inputs, fields in _SEQUENCE_BUILTINS]
     specs.append(_lambda_spec())

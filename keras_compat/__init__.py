@@ -757,6 +757,10 @@ SYMBOLIC_CALL_USES_COMPUTE_OUTPUT_SHAPE = KERAS_3
 #: layer made with ``sparse=True`` comes back from ``from_config`` dense (a Keras defect).
 CATEGORY_ENCODING_CONFIG_DROPS_SPARSE = KERAS_3
 
+#: Keras 2's ``BatchNormalization.get_config()`` leaves out ``synchronized`` (Keras 3 keeps
+#: it), so a layer made with ``synchronized=True`` comes back unsynchronized (a Keras defect).
+BATCH_NORMALIZATION_CONFIG_DROPS_SYNCHRONIZED = not KERAS_3
+
 
 def distributed_weight_kwargs(aggregation):
     """``add_weight`` keyword arguments for a variable whose replicas' updates combine as

@@ -6,6 +6,7 @@ import typing
 
 import pytest
 
+import keras_compat as compat
 from conformance.checks._variations import varied_values
 from conformance.runner import run_check
 from conformance.spec import CheckSpec
@@ -78,6 +79,9 @@ def test_the_failure_names_the_argument_the_value_and_what_the_config_held():
 ])
 def test_keras_layers_pass_and_list_what_was_varied(cls, kwargs, inputs):
     result = run_check(CHECK, CheckSpec(cls, inputs=inputs, kwargs=kwargs))
+    if cls is keras.layers.BatchNormalization and compat.BATCH_NORMALIZATION_CONFIG_DROPS_SYNCHRONIZED:
+        assert result.status == "failed" and "synchronized=True: no 'synchronized' key" in result.seen
+        return
     assert result.status == "passed", result.message
     assert "varied one at a time:" in result.note
     assert all(f"{name}=" not in result.note.split(";")[0] for name in kwargs)  # given: left alone
@@ -162,3 +166,12 @@ def test_a_layer_without_arguments_of_its_own_skips():
     result = run_check(CHECK, CheckSpec(keras.layers.Add, [(3, 4), (3, 4)]))
     assert result.status == "skipped"
 
+
+
+@pytest.mark.skipif(not compat.CATEGORY_ENCODING_CONFIG_DROPS_SPARSE, reason="this Keras keeps sparse")
+def test_keras_category_encoding_loses_sparse():
+    """A real Keras 3 defect, found by this check (an expected failure of the known-good target)."""
+    spec = CheckSpec(keras.layers.CategoryEncoding, inputs=["3,4:int32@0..10"],
+                     kwargs={"num_tokens": 10, "output_mode": "multi_hot"})
+    result = run_check(CHECK, spec)
+    assert result.status == "failed" and "sparse=True: no 'sparse' key" in result.seen

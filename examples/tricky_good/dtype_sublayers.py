@@ -40,15 +40,36 @@ class Float32SoftmaxAttention(keras.layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+class _Chain(keras.layers.Layer):
+    """Applies its layers in turn, like a Sequential, and holds no weights of its own (a
+    Sequential made inside a layer cannot list its weights before it is built on Keras 2)."""
+
+    def __init__(self, layers, **kwargs):
+        super().__init__(**kwargs)
+        self.chain = list(layers)
+
+    def build(self, input_shape):
+        for layer in self.chain:
+            layer.build(input_shape)
+            input_shape = layer.compute_output_shape(input_shape)
+        super().build(input_shape)
+
+    def call(self, inputs):
+        for layer in self.chain:
+            inputs = layer(inputs)
+        return inputs
+
+
 @register_serializable(package=_PACKAGE)
-class SequentialOfPolicyLayers(keras.layers.Layer):
-    """A feed-forward block whose Sequential container is made without dtype= (it holds no
-    weights and computes nothing itself), while every layer in it is given the policy."""
+class ChainOfPolicyLayers(keras.layers.Layer):
+    """A feed-forward block whose container is made without dtype= (it holds no weights and
+    computes nothing itself, like KerasHub's SAM decoder's Sequential), while every layer
+    in it is given the block's policy."""
 
     def __init__(self, units=8, **kwargs):
         super().__init__(**kwargs)
         self.units = units
-        self.ffn = keras.Sequential([
+        self.ffn = _Chain([
             keras.layers.Dense(units * 2, activation="relu", dtype=self.dtype_policy),
             keras.layers.Dense(units, dtype=self.dtype_policy),
         ])
@@ -72,5 +93,5 @@ class SequentialOfPolicyLayers(keras.layers.Layer):
 #: ``label: (class, kwargs, inputs, traits)``.
 CASES = {
     "Float32SoftmaxAttention": (Float32SoftmaxAttention, {"units": 8}, ["2,5,8"], set()),
-    "SequentialOfPolicyLayers": (SequentialOfPolicyLayers, {"units": 8}, ["2,5,8"], set()),
+    "ChainOfPolicyLayers": (ChainOfPolicyLayers, {"units": 8}, ["2,5,8"], set()),
 }

@@ -286,8 +286,8 @@ from conformance import CheckSpec, parametrize_with_checks
 from examples.broken_layers.golden import GatedResidual, INPUTS, LABEL
 
 
-@parametrize_with_checks([CheckSpec(GatedResidual, inputs=INPUTS, label=LABEL, golden={folder!r})],
-                         checks=["check_matches_golden"])
+@parametrize_with_checks([CheckSpec(GatedResidual, inputs=INPUTS, label=LABEL)],
+                         checks=["check_matches_golden"], golden={folder!r})
 def test_layers(spec, check):
     check(spec)
 """

@@ -65,15 +65,22 @@ def _expected_for(spec, expected_failures):
     return expected
 
 
-def parametrize_with_checks(specs, expected_failures=None, checks=None):
+def parametrize_with_checks(specs, expected_failures=None, checks=None, golden=None):
     """A ``pytest.mark.parametrize`` over every (spec, check) pair.
 
     ``expected_failures`` is ``{check_id: reason}`` for every spec, or a callable taking a
     spec and returning such a dict; those tests are marked xfail (strict when the spec
     is strict). ``checks`` limits the run to some check ids. Test ids read
     ``ClassName-check_id``, so ``-k check_id`` or ``-k ClassName`` selects them.
+    ``golden`` is the folder of golden files of every spec that names none itself
+    (check_matches_golden; ``pytest --update-golden`` records them again).
     """
+    import dataclasses
+
     import pytest
+
+    if golden is not None:
+        specs = [spec if spec.golden else dataclasses.replace(spec, golden=golden) for spec in specs]
 
     selected = all_checks("full")
     if checks is not None:

@@ -21,13 +21,15 @@ from conformance.tensors import mismatch
 
 #: int8: each kernel column (output channel) is rounded to steps of 1/127 of its largest
 #: magnitude, and each input row (token) likewise on every call, so each rounding is off
-#: by at most 1/254 of that largest value; the errors of a sum come with random signs.
-#: Measured on keras.layers.Dense(4) over 7 standard-normal inputs: 1.3% of the largest
-#: output; on MultiHeadAttention (four quantized projections and a softmax): 1.1%. The
-#: bound allows a few quantized layers in a chain; a lost scale (the int8 values read as
-#: numbers) is off by a factor of ~100.
-_INT8_TOLERANCE = 0.05
-#: Smallest output magnitude the relative bound is taken of (an all-zero output).
+#: by at most 1/254 of that largest value; the errors of a sum come with random signs, and
+#: a chain of quantized layers adds them up. Measured as the root-mean-square difference
+#: over the float output's root-mean-square (seeds 0 and 1): keras.layers.Dense 0.5%,
+#: MultiHeadAttention 0.8%, KerasHub's TransformerDecoder (10 quantized layers) 0.8%,
+#: SAMMaskDecoder (35) 2.5%, where its largest single difference reaches 15% of the
+#: output's largest magnitude (a max bound would fail it). A lost scale (the int8 values
+#: read as numbers) is off by a factor of ~100.
+_INT8_TOLERANCE = 0.10
+#: Smallest root-mean-square the relative bound is taken of (an all-zero output).
 _FLOOR = 1e-3
 #: Relative tolerance for "the same outputs" from the same quantized weights.
 _SAME = 1e-5
@@ -49,7 +51,13 @@ def _leaves(model):
 
 
 def _describe(layers):
-    return ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in layers)
+    """The layers by name and class, or by count per class when there are many."""
+    if len(layers) <= 3:
+        return ", ".join(f"{layer.name} ({type(layer).__name__})" for layer in layers)
+    counts = {}
+    for layer in layers:
+        counts[type(layer).__name__] = counts.get(type(layer).__name__, 0) + 1
+    return f"{len(layers)} layers (" + ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) + ")"
 
 
 def _quantized(spec, mode, seed=1):
@@ -59,11 +67,12 @@ def _quantized(spec, mode, seed=1):
     unavailable = compat.quantization_unavailable()
     if unavailable:
         raise NotApplicable(unavailable)
-    model = spec.model_of(spec.built())
-    candidates = _leaves(model)
+    instance = spec.built()
+    candidates = _leaves(instance)  # before wrapping it: a model adds nothing quantizable
     if not candidates:
         raise NotApplicable("nothing in the target is quantizable: no Dense, EinsumDense or "
                             "Embedding sublayer, nor a layer implementing quantize()")
+    model = spec.model_of(instance)
     x = spec.draw(seed=seed)
     expected = forward(spec, model, x)
     with warnings.catch_warnings(record=True) as refusals:
@@ -80,25 +89,42 @@ def _quantized(spec, mode, seed=1):
     return model, done, x, expected
 
 
+def _rms(array):
+    return float(np.sqrt(np.mean(np.square(array.astype("float64"))))) if array.size else 0.0
+
+
+def _quantization_error(before, after):
+    """How far one float output moved under quantization, or None when it is within
+    :data:`_INT8_TOLERANCE`: the root-mean-square difference over the float output's."""
+    if before.shape != after.shape:
+        return f"shape {after.shape} instead of {before.shape}"
+    if not np.all(np.isfinite(after)):
+        return f"{int(np.sum(~np.isfinite(after)))} non-finite values"
+    scale = max(_rms(before), _FLOOR)
+    difference = _rms(after - before)
+    if difference <= _INT8_TOLERANCE * scale:
+        return None
+    return (f"a root-mean-square difference of {difference:.3g}, {difference / scale:.0%} of the float "
+            f"output's root-mean-square {scale:.3g}")
+
+
 @contract("quantization", skipped_by=("stochastic_inference",))
 def check_quantized_outputs_close(spec):
-    """Quantized with ``model.quantize("int8")``, the target still runs and its floating-point outputs stay within 5% of each one's largest float magnitude (int8's rounding error)."""
+    """Quantized with ``model.quantize("int8")``, the target still runs and each floating-point output stays within int8's rounding error of the float one (a root-mean-square difference within 10% of the output's)."""
     model, done, x, expected = _quantized(spec, "int8")
     seen = run_step(f"the model to run after quantize('int8') quantized {_describe(done)}",
                     forward, spec, model, x)
-    problems = []
+    problems = [f"{len(seen)} outputs, not {len(expected)}"] if len(expected) != len(seen) else []
     for index, (before, after) in enumerate(zip(expected, seen)):
         if not np.issubdtype(before.dtype, np.floating):
             continue  # an index or a count may flip where two float values were close
-        difference = mismatch([before], [after], _INT8_TOLERANCE, floor=_FLOOR)
-        if difference:
-            problems.append(f"output {index}: {difference}")
-    if len(expected) != len(seen):
-        problems.insert(0, f"{len(seen)} outputs, not {len(expected)}")
+        error = _quantization_error(before, after)
+        if error:
+            problems.append(f"output {index}: {error}")
     expect(not problems,
-           f"outputs within {_INT8_TOLERANCE:.0%} of each float output's largest magnitude after "
-           f"int8 quantization of {_describe(done)} (int8 keeps each weight, and each input of a "
-           "Dense or EinsumDense, in steps of 1/127 of its channel's largest magnitude)",
+           f"each float output within {_INT8_TOLERANCE:.0%} (root-mean-square) of the float model's "
+           f"after int8 quantization of {_describe(done)}: int8 keeps each weight, and each input "
+           "of a Dense or EinsumDense, in steps of 1/127 of its channel's largest magnitude",
            "; ".join(problems), hint=_HINT)
 
 

@@ -175,3 +175,26 @@ def test_keras_category_encoding_loses_sparse():
                      kwargs={"num_tokens": 10, "output_mode": "multi_hot"})
     result = run_check(CHECK, spec)
     assert result.status == "failed" and "sparse=True: no 'sparse' key" in result.seen
+
+
+@register_serializable(package="test_config_non_default")
+class RateStoredInverted(keras.layers.Layer):
+    """Broken: stores 1 / rate, which from_config refuses for a rate of 0.25 (4 > 1)."""
+
+    def __init__(self, rate=0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 < rate <= 1:
+            raise ValueError(f"rate must be in (0, 1], got {rate}")
+        self.rate = rate
+
+    def call(self, inputs):
+        return inputs * self.rate
+
+    def get_config(self):
+        return {**super().get_config(), "rate": 1.0 / self.rate}
+
+
+def test_from_config_failing_at_a_varied_value_names_the_argument():
+    result = run_check(CHECK, CheckSpec(RateStoredInverted, [(3, 7)], {}))
+    assert result.status == "failed"
+    assert result.seen.startswith("rate=0.25: expected cls.from_config(layer.get_config()) to rebuild")

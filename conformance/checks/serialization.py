@@ -365,7 +365,10 @@ def check_config_keeps_non_default_kwargs(spec):
         if instance is None:
             not_varied[name] = f"could not vary: {refused}"
             continue
-        problem = _lost_value(spec, name, value, instance, default_config, unstable)
+        try:
+            problem = _lost_value(spec, name, value, instance, default_config, unstable)
+        except ContractViolation as exc:  # get_config or from_config failed at this value
+            problem = f"expected {exc.expected}; saw {exc.seen}"
         varied.append(f"{name}={value!r}")
         if problem is not None:
             lost.append(f"{name}={value!r}: {problem}")

@@ -302,9 +302,10 @@ def _symbolic_at(inputs, layer, batch_size, unknown_length=False):
 def _taken_lengths(spec):
     """``[(lengths, inputs at those lengths, symbolic output shapes)]`` for the other lengths a
     new instance takes on ``keras.Input`` (batch size known). A length it refuses there is
-    one it does not take by its own account (a convolution's kernel longer than the input, a
-    position table shorter than it), so not tried; NotApplicable when the inputs have no
-    sequence axis, or every other length is refused (the target takes one length only)."""
+    one it does not take by its own account (a valid convolution's kernel longer than the
+    input; on Keras 3 an overridden compute_output_shape that raises), so not tried;
+    NotApplicable when the inputs have no sequence axis, or every other length is refused
+    (the target takes one length only)."""
     inputs = spec.inputs
     if not inputs.has_sequence_axes:
         raise NotApplicable("no input has a sequence (length) axis (axis 1 of integer ids or of a "

@@ -41,5 +41,12 @@ def test_inference_only_skips_fit_with_the_reason():
 def test_the_dataset_keeps_a_short_final_batch_and_several_inputs_apart():
     first, second = np.zeros((10, 3), "float32"), np.ones((10, 2), "float32")
     batches = list(pipelines._dataset([first, second]).as_numpy_iterator())
-    assert [tuple(b[0].shape) for b in batches] == [(4, 3), (4, 3), (2, 3)]
-    assert tuple(batches[-1][1].shape) == (2, 2)
+    (inputs,) = batches[-1]  # one element, the inputs: not taken for (x, y)
+    assert [tuple(b[0][0].shape) for b in batches] == [(4, 3), (4, 3), (2, 3)]
+    assert tuple(inputs[1].shape) == (2, 2)
+
+
+def test_a_layer_taking_a_list_of_inputs_predicts_from_a_dataset():
+    spec = CheckSpec(keras.layers.Concatenate, inputs=["3,4", "3,2"], tier="full")
+    result = run_check("check_predict_from_dataset", spec)
+    assert result.status == "passed", result.message

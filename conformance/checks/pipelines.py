@@ -41,9 +41,10 @@ def _tuples(structure):
 
 
 def _dataset(*structures):
-    """The structures sliced into samples and batched, the short final batch kept."""
-    elements = _tuples(structures[0]) if len(structures) == 1 else tuple(map(_tuples, structures))
-    return tf.data.Dataset.from_tensor_slices(elements).batch(_BATCH)
+    """``(x,)`` or ``(x, y)`` sliced into samples and batched, the short final batch kept.
+    Always a tuple: Keras reads a tuple element as ``(x, y, sample_weight)``, so several
+    inputs given bare would be taken for inputs, targets and weights."""
+    return tf.data.Dataset.from_tensor_slices(tuple(map(_tuples, structures))).batch(_BATCH)
 
 
 @contract("pipelines", skipped_by=("stochastic_inference",))

@@ -50,3 +50,13 @@ def test_a_layer_taking_a_list_of_inputs_predicts_from_a_dataset():
     spec = CheckSpec(keras.layers.Concatenate, inputs=["3,4", "3,2"], tier="full")
     result = run_check("check_predict_from_dataset", spec)
     assert result.status == "passed", result.message
+
+
+def test_in_batch_logits_skip_with_the_reason():
+    from examples.tricky_good import inputs_outputs as tricky
+
+    case = dict(tricky.CASES["InBatchLogits"])
+    spec = CheckSpec(case.pop("cls"), tier="full", **case)
+    for check_id in CHECKS:
+        result = run_check(check_id, spec)
+        assert result.status == "skipped" and "axes (0, 1) that follow the batch" in result.message

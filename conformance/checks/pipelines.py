@@ -12,7 +12,7 @@ import tensorflow as tf
 
 import keras_compat as compat
 from conformance.catalogue import contract
-from conformance.checks._common import random_in_training, run_step
+from conformance.checks._common import output_batch_axes, random_in_training, run_step
 from conformance.distributed import steps
 from conformance.outcomes import NotApplicable, expect
 from conformance.tensors import as_arrays, mismatch
@@ -47,10 +47,24 @@ def _dataset(*structures):
     return tf.data.Dataset.from_tensor_slices(tuple(map(_tuples, structures))).batch(_BATCH)
 
 
+def _not_batched_along_axis_0(spec, instance, positions=None):
+    """Not applicable when an output (of ``positions``, or any) has an axis besides the
+    first that follows the batch, like in-batch ``(batch, batch)`` logits: Keras joins the
+    batches' outputs along the first axis only and slices targets along it alone, so such
+    an output cannot come in batches of different sizes."""
+    for position, axes in enumerate(output_batch_axes(spec, instance)):
+        if set(axes) - {0} and (positions is None or position in positions):
+            raise NotApplicable(f"output {position} has axes {tuple(axes)} that follow the batch: "
+                                "predict() and fit() join and slice batches along the first axis "
+                                "only, so it cannot come in batches of different sizes")
+
+
 @contract("pipelines", skipped_by=("stochastic_inference",))
 def check_predict_from_dataset(spec):
     """``predict`` from a batched ``tf.data.Dataset`` whose last batch is short gives the outputs ``predict`` gives from the same arrays."""
-    model = spec.model_of(spec.built())
+    instance = spec.built()
+    _not_batched_along_axis_0(spec, instance)
+    model = spec.model_of(instance)
     x = spec.model_data(model, spec.draw(batch_size=_SAMPLES, seed=steps.DATA_SEED))
     seen = as_arrays(run_step(f"predict() from {_PIPELINE} to work",
                               lambda: model.predict(_dataset(x), verbose=0)))
@@ -103,6 +117,7 @@ def check_fit_from_dataset(spec):
     if not trained_outputs(spec, outputs, _SAMPLES):
         raise NotApplicable("no floating-point output with a batch axis to put a loss on "
                             "(name one with loss_outputs): there is no loss to fit")
+    _not_batched_along_axis_0(spec, spec.built(), trained_outputs(spec, outputs, _SAMPLES))
     losses, targets = losses_and_targets(outputs, seed=steps.TARGET_SEED, spec=spec, batch_size=_SAMPLES)
     from_data = steps.model(spec, weights, inference_only=inference_only)
     x = spec.model_data(from_data, values)

@@ -42,7 +42,8 @@ def test_float32_pinned_under_float64_fails_and_says_how_to_declare_it():
 def test_float32_kept_on_purpose_passes_when_declared(traits):
     result = run_check(CHECK, CheckSpec(broken.NormPinnedToFloat32, _VECTOR, {"units": 3}, traits=traits))
     assert result.status == "passed", result.message
-    assert "kept in float32 on purpose: norm" in result.note
+    assert result.note.startswith("in float32 under mixed precision (given dtype='float32' on purpose")
+    assert result.note.endswith("by mistake): norm")
 
 
 def test_no_mixed_precision_leaves_float64_checked():
@@ -135,7 +136,27 @@ def test_every_check_passes_the_tricky_layer(label):
     assert ours.status == "passed", ours.message
 
 
-def test_the_float32_softmax_is_reported_as_kept_on_purpose():
+def test_the_float32_softmax_is_named_in_the_note():
     cls, kwargs, inputs, _ = tricky.CASES["Float32SoftmaxAttention"]
     result = run_check(CHECK, CheckSpec(cls, inputs=inputs, kwargs=kwargs))
-    assert result.note == "kept in float32 on purpose: softmax"
+    assert result.note.startswith("in float32 under mixed precision") and result.note.endswith("): softmax")
+
+
+class VariableDtypeSublayers(keras.layers.Layer):
+    """Gives its sublayers dtype=self.dtype: the variable dtype, float32 under mixed precision."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = keras.layers.Dense(5, dtype=self.dtype)
+        self.second = keras.layers.Dense(3, dtype=self.dtype)
+
+    def call(self, inputs):
+        return self.second(self.first(inputs))
+
+
+def test_sublayers_given_the_variable_dtype_are_named_not_excused():
+    """They follow a float64 policy, so the layer hands its policy on; under mixed precision
+    they cannot be told from float32 kept on purpose, and the note names them."""
+    result = run_check(CHECK, CheckSpec(VariableDtypeSublayers, _VECTOR))
+    assert result.status == "passed", result.message
+    assert "dtype=self.dtype" in result.note and result.note.endswith("by mistake): first, second")

@@ -298,12 +298,12 @@ _ITSELF = "the layer itself"
 
 
 class _Handing:
-    """How the policy given to a layer reached its sublayers, parent by parent."""
+    """How the policy given to a layer reached its sublayers, owner by owner."""
 
     def __init__(self):
-        self.wrong = []  # phrases: sublayers out of step with a parent that hands it on
-        self.kept = []  # paths of sublayers kept in float32 on purpose
-        self.ignoring = []  # paths of owners that hand the policy to none of their sublayers
+        self.wrong = []  # (owner's path, phrase): sublayers out of step with their owner
+        self.kept = []  # (owner's path, path): sublayers kept in float32 on purpose
+        self.ignoring = set()  # paths of owners that hand the policy to none of their sublayers
         self.judged = 0  # floating-point sublayers judged against their owner
 
 
@@ -320,9 +320,9 @@ def _handing(layer, policy, float32_on_purpose, given=()):
     container (a sublayer with sublayers and no variables of its own, such as a Sequential
     of layers given the policy, computes nothing itself; it is not judged). An owner hands
     the policy on when at least one floating-point sublayer it owns computes and stores in
-    its dtypes; an owner that hands it to none follows the global policy only (as Keras
-    allows), and only an owner that hands it on is held to handing it to all: a sublayer of
-    it that follows the global policy was made without ``dtype=``. A sublayer given float32
+    its dtypes (``ignoring`` lists those that do not; the check excuses an owner that hands
+    no policy on, which follows the global policy only, as Keras allows). A sublayer that
+    follows the global policy was made without ``dtype=``. A sublayer given float32
     explicitly is kept on purpose under mixed precision (under float64 only with
     ``float32_on_purpose``). Sublayers the constructor was ``given`` (ids), and theirs, are
     the caller's, not judged."""
@@ -348,22 +348,23 @@ def _handing(layer, policy, float32_on_purpose, given=()):
         owned.setdefault(id(owner), (owner, []))[1].append((path, sublayer))
     found.judged = sum(len(subs) for _, subs in owned.values())
     for owner, subs in owned.values():
+        where = paths[id(owner)]
         if not any(_dtypes(sub) == _dtypes(owner) for _, sub in subs):
-            found.ignoring.append(paths[id(owner)])
-            continue
+            found.ignoring.add(where)
         for path, sub in subs:
             if _dtypes(sub) == _dtypes(owner):
                 continue
             if _dtypes(sub) == (stand_in, stand_in):
-                found.wrong.append(f"{path}: {sub.dtype_policy.name} (the global policy: made without "
-                                   f"dtype=, where {paths[id(owner)]} has {owner.dtype_policy.name})")
+                found.wrong.append((where, f"{path}: {sub.dtype_policy.name} (the global policy: made "
+                                           f"without dtype=, where {where} has {owner.dtype_policy.name})"))
             elif _dtypes(sub) == ("float32", "float32") and (
                     owner.dtype_policy.name in _MIXED or float32_on_purpose):
-                found.kept.append(path)
+                found.kept.append((where, path))
             else:
-                found.wrong.append(f"{path}: computes in {sub.compute_dtype} with {sub.variable_dtype} "
-                                   f"variables, where {paths[id(owner)]} ({owner.dtype_policy.name}) "
-                                   f"computes in {owner.compute_dtype} with {owner.variable_dtype} variables")
+                found.wrong.append((where, f"{path}: computes in {sub.compute_dtype} with "
+                                           f"{sub.variable_dtype} variables, where {where} "
+                                           f"({owner.dtype_policy.name}) computes in {owner.compute_dtype} "
+                                           f"with {owner.variable_dtype} variables"))
     return found
 
 
@@ -417,7 +418,7 @@ def check_dtype_policy_reaches_sublayers(spec):
                             f"{declared_reason('no_float64')}")
     float32_on_purpose = spec.has_trait("float32_sublayers")
     previous = compat.global_policy_name()
-    notes, kept, ignoring, checked = [], set(), set(), []
+    notes, kept, runs = [], set(), []
     try:
         for policy in policies:
             layer, given, failure = _made_with_policy(spec, policy)
@@ -433,31 +434,35 @@ def check_dtype_policy_reaches_sublayers(spec):
                 raise NotApplicable(
                     "no sublayer of its own to hand the policy to: its sublayers were given to the "
                     "constructor (their dtype is the caller's), or are containers or not floating-point")
-            if _ITSELF in found.ignoring:
-                raise NotApplicable(
-                    "the layer hands the dtype policy it is given to none of its sublayers: it "
-                    "follows the global policy only, as Keras allows (check_mixed_precision and "
-                    "check_float64_policy check it under global policies); to support dtype= given "
-                    "to the layer, pass dtype=self.dtype_policy to every sublayer")
+            runs.append((policy, found, failure, bool(given)))
+        if not runs:
+            raise NotApplicable("; ".join(notes))
+        # An owner that hands no policy it is given to any sublayer follows the global one only.
+        excused = set.intersection(*(found.ignoring for _, found, _, _ in runs))
+        if _ITSELF in excused:
+            raise NotApplicable(
+                "the layer hands the dtype policy it is given to none of its sublayers: it "
+                "follows the global policy only, as Keras allows (check_mixed_precision and "
+                "check_float64_policy check it under global policies); to support dtype= given "
+                "to the layer, pass dtype=self.dtype_policy to every sublayer")
+        for policy, found, failure, given_layers in runs:
+            wrong = [phrase for owner, phrase in found.wrong if owner not in excused]
             float64_hint = ("; a sublayer kept in float32 on purpose under every policy is declared: "
                             "--trait float32_sublayers" if policy == "float64" else "")
-            expect(not found.wrong, f"every sublayer of a layer made with dtype={policy!r} in its "
-                                    "parent's compute and variable dtypes",
-                   lambda: "; ".join(found.wrong) + (f" (and the call failed: {describe_failure(failure)})"
-                                                    if failure is not None else ""),
+            expect(not wrong, f"every sublayer of a layer made with dtype={policy!r} in its "
+                              "parent's compute and variable dtypes",
+                   lambda: "; ".join(wrong) + (f" (and the call failed: {describe_failure(failure)})"
+                                              if failure is not None else ""),
                    hint="pass dtype=self.dtype_policy to every sublayer the layer makes" + float64_hint)
             if failure is not None:
-                notes.extend(_call_failure_note(spec, policy, failure, bool(given)))
-            kept.update(found.kept)
-            ignoring.update(found.ignoring)
-            checked.append(policy)
+                notes.extend(_call_failure_note(spec, policy, failure, given_layers))
+            kept.update(path for owner, path in found.kept if owner not in excused)
     finally:
         compat.set_global_policy(previous)
-    if not checked:
-        raise NotApplicable("; ".join(notes))
-    if ignoring:
+    if excused:
         notes.append(f"hand the policy to none of their sublayers (global policy only): "
-                     f"{', '.join(sorted(ignoring))}")
+                     f"{', '.join(sorted(excused))}")
     if kept:
-        notes.append(f"kept in float32 on purpose: {', '.join(sorted(kept))}")
+        notes.append("in float32 under mixed precision (given dtype='float32' on purpose, or "
+                     f"dtype=self.dtype, which is the variable dtype, by mistake): {', '.join(sorted(kept))}")
     return "; ".join(notes) or None

@@ -59,7 +59,7 @@ def _not_batched_along_axis_0(spec, instance, positions=None):
                                 "only, so it cannot come in batches of different sizes")
 
 
-@contract("pipelines", skipped_by=("stochastic_inference",))
+@contract("pipelines", tier="full", skipped_by=("stochastic_inference",))
 def check_predict_from_dataset(spec):
     """``predict`` from a batched ``tf.data.Dataset`` whose last batch is short gives the outputs ``predict`` gives from the same arrays."""
     instance = spec.built()

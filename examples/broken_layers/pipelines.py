@@ -57,5 +57,5 @@ BROKEN = {
     "check_fit_from_dataset": [(LogsLastBatchLosses, {"units": 4, "batch_size": 4}, ["4,7"])],
 }
 
-#: The fit check runs in the full tier only.
-SPEC_OPTIONS = {LogsLastBatchLosses: {"tier": "full"}}
+#: Both checks run in the full tier only (two predict() or fit() runs each).
+SPEC_OPTIONS = {PerRowBias: {"tier": "full"}, LogsLastBatchLosses: {"tier": "full"}}

@@ -102,6 +102,11 @@ class ProjectionWithoutDtype(keras.layers.Layer):
         self.hidden = keras.layers.Dense(8, activation="relu", dtype=self.dtype_policy)
         self.projection = keras.layers.Dense(units)
 
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.projection.build(tuple(input_shape[:-1]) + (8,))
+        super().build(input_shape)
+
     def call(self, inputs):
         return self.projection(self.hidden(inputs))
 
@@ -124,6 +129,11 @@ class NormPinnedToFloat32(keras.layers.Layer):
         self.units = units
         self.dense = keras.layers.Dense(units, dtype=self.dtype_policy)
         self.norm = keras.layers.LayerNormalization(dtype="float32")
+
+    def build(self, input_shape):
+        self.dense.build(input_shape)
+        self.norm.build(tuple(input_shape[:-1]) + (self.units,))
+        super().build(input_shape)
 
     def call(self, inputs):
         return tf.cast(self.norm(self.dense(inputs)), self.compute_dtype)

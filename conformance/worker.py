@@ -107,6 +107,7 @@ def _start_child(function_path, args, cwd, sys_path):
             set_parent_death_signal(signal.SIGKILL)  # the worker killed outright: this goes too
             fd = os.open(os.path.join(folder, "stderr.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
             os.dup2(fd, 2)
+            os.dup2(fd, 1)  # the worker's stdout is its reply channel: a raw write must not reach it
             _child(function_path, args, os.path.join(folder, "result.pickle"), cwd, sys_path,
                    temp_folder=folder)
         finally:

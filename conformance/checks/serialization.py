@@ -322,7 +322,7 @@ def _lost_value(spec, name, value, instance, default_config, unstable):
         if _holds(config[name], _given_forms(name, default)) and not _holds(
                 config[name], _given_forms(name, value)):
             return f"get_config()[{name!r}] is the default {config[name]!r}"
-        if not _equal(here.get(name), again.get(name, _ABSENT)):
+        if name not in rebuilt_config or not _holds(rebuilt_config[name], [_canonical(config[name])]):
             return (f"get_config()[{name!r}] is {config[name]!r}, but the rebuilt layer's is "
                     f"{rebuilt_config.get(name, '<missing>')!r}")
     else:

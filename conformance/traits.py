@@ -33,6 +33,8 @@ DECLARABLE_TRAITS = {
                       "gradient): the training-based checks do not apply",
     "fixed_length": "takes its inputs' sequence (length) axes at the example length only, by "
                     "design (weights or a reshape sized by the length)",
+    "tensorflow_only": "written for Keras's TensorFlow backend only, by design (TensorFlow ops in "
+                       "call): the JAX and PyTorch comparisons (the backends family) do not apply",
 }
 
 #: Traits decided with the tier and the kind, before the target is built and probed: a

@@ -8,6 +8,8 @@ computes its own way: JAX with ``jax.grad`` through the model's ``stateless_call
 with autograd.
 """
 
+import inspect
+
 import numpy as np
 
 from conformance.tensors import flatten
@@ -123,10 +125,13 @@ def _jax_gradients(spec, model, values, float_keys, projections):
     trainable = [v.value for v in model.trainable_variables]
     non_trainable = [v.value for v in model.non_trainable_variables]
 
+    # stateless_call hands its keywords to call() as they are: a model's call() may take no training
+    inference = {"training": False} if "training" in inspect.signature(model.call).parameters else {}
+
     def loss(trainable_values, float_inputs):
         given = dict(values, **dict(zip(float_keys, float_inputs)))
         outputs, _ = model.stateless_call(trainable_values, non_trainable, spec.model_data(model, given),
-                                          training=False)
+                                          **inference)
         return projected_loss(outputs, projections, keras.ops)
 
     float_inputs = [jax.numpy.asarray(values[key]) for key in float_keys]

@@ -47,9 +47,11 @@ _WEIGHT_ROUNDING = 1e-6
 _LEARNING_RATE = 0.05
 _DATA_SEED, _PROJECTION_SEED, _TARGET_SEED = 1, 2, 3
 _TENSORFLOW_HINT = ("a TensorFlow call (tf.*) inside call() or compute_mask() runs on the TensorFlow backend "
-                    "only: use the keras.ops equivalent, which every backend implements")
+                    "only: use the keras.ops equivalent, which every backend implements; a layer meant for "
+                    "TensorFlow only declares it: --trait tensorflow_only")
 _PORTABLE_HINT = ("use keras.ops (not tf.*, NumPy or Python control flow on tensor values) in call() and "
-                  "compute_mask(), so that every backend computes the same thing")
+                  "compute_mask(), so that every backend computes the same thing; a layer meant for "
+                  "TensorFlow only declares it: --trait tensorflow_only")
 
 
 def _start(spec):
@@ -73,6 +75,13 @@ def _runnable(spec):
     if not runnable:
         raise NotApplicable("; ".join(backends.unavailable(backend) for backend in backends.BACKENDS))
     return payload, runnable
+
+
+def _compared_note(runnable):
+    """The passing check's note: the backends compared, and why any other was not."""
+    note = "matches on " + " and ".join(backends.DISPLAY_NAMES[backend] for backend in runnable)
+    missing = [backends.unavailable(backend) for backend in backends.BACKENDS if backend not in runnable]
+    return "; ".join([note] + missing)
 
 
 def _timeout(spec):
@@ -188,7 +197,7 @@ def _expect_same(differences, expected, hint=_PORTABLE_HINT):
         raise ContractViolation(f"{expected} on {names}", seen, hint=hint)
 
 
-@contract("backends", tier="full", start=_start, skipped_by=("stochastic_inference",))
+@contract("backends", tier="full", start=_start, skipped_by=("tensorflow_only", "stochastic_inference"))
 def check_backend_outputs_match(spec):
     """With the same weights and inputs, the target's inference outputs on the JAX and PyTorch backends match TensorFlow's."""
     payload, runnable = _runnable(spec)
@@ -198,6 +207,7 @@ def check_backend_outputs_match(spec):
     results = _on_each(spec, runnable, remote.outputs, lambda backend: (payload, weights_path, values))
     _raise_failures(results, "the target to run in inference with TensorFlow's weights")
     _expect_same(_differences(expected, results, _OUTPUTS), "the TensorFlow backend's outputs")
+    return _compared_note(runnable)
 
 
 def _projections(outputs):
@@ -207,7 +217,7 @@ def _projections(outputs):
             if np.issubdtype(np.asarray(leaf).dtype, np.floating) else None for leaf in outputs]
 
 
-@contract("backends", tier="full", start=_start, skipped_by=("inference_only", "stochastic_inference"))
+@contract("backends", tier="full", start=_start, skipped_by=("tensorflow_only", "inference_only", "stochastic_inference"))
 def check_backend_gradients_match(spec):
     """Gradients of the same loss w.r.t. the trainable weights and the float inputs on the JAX and PyTorch backends match TensorFlow's."""
     payload, runnable = _runnable(spec)
@@ -237,6 +247,7 @@ def check_backend_gradients_match(spec):
                                        f"{worst}"
                 break
     _expect_same(differences, "the TensorFlow backend's gradients")
+    return _compared_note(runnable)
 
 
 def _worst(expected, seen, names):
@@ -248,7 +259,7 @@ def _worst(expected, seen, names):
     return f" (most in {names[int(np.argmax(gaps))]})" if gaps else ""
 
 
-@contract("backends", tier="full", start=_start, skipped_by=("stochastic_inference",))
+@contract("backends", tier="full", start=_start, skipped_by=("tensorflow_only", "stochastic_inference"))
 def check_backend_keras_file_portable(spec):
     """A .keras file saved on TensorFlow loads in safe mode on the JAX and PyTorch backends with the same outputs, and one saved there loads back on TensorFlow."""
     payload, runnable = _runnable(spec)
@@ -274,9 +285,10 @@ def check_backend_keras_file_portable(spec):
             raise ContractViolation(f"the .keras file saved on {_name(backend)} to load in safe mode on TensorFlow",
                                     describe_failure(exc)) from exc
     _expect_same(_differences(expected, back, _OUTPUTS), "the same outputs from the file saved there, on TensorFlow")
+    return _compared_note(runnable)
 
 
-@contract("backends", tier="full", start=_start, skipped_by=("inference_only",))
+@contract("backends", tier="full", start=_start, skipped_by=("tensorflow_only", "inference_only"))
 def check_backend_fit_step_matches(spec):
     """One SGD fit step (compiled with XLA on JAX, eager on PyTorch) leaves the same weights as on TensorFlow."""
     payload, runnable = _runnable(spec)
@@ -303,6 +315,7 @@ def check_backend_fit_step_matches(spec):
         if difference:
             differences[backend] = difference
     _expect_same(differences, "the weights one fit step leaves on TensorFlow")
+    return _compared_note(runnable)
 
 
 def _weights_difference(before, expected, seen):

@@ -110,6 +110,7 @@ def _lambda_spec():
         kwargs={"function": lambda_example_function},
         input_shapes=_VECTOR,
         expected_failures=expected,
+        traits={"tensorflow_only"},  # the function is the notes' tf.abs
         label="keras.layers:Lambda",
         import_path=LAMBDA_IMPORT_PATH,
     )

@@ -52,6 +52,7 @@ REFERENCE = register(
         seed="001_0854074d2154e8f5.txt",
         section="Example: Custom Dense Layer With ReLU",
         default_kwargs={"units": 32},
+        checker_traits=frozenset({"tensorflow_only"}),  # tf.nn.relu and tf.matmul in call, as the notes write it
         input_shapes=[(4, 16)],
         builders={
             SUBCLASSED: styles.subclassed(CustomDense),

@@ -100,6 +100,7 @@ LAMBDA_ABS = register(
         seed="003_726034012fa7b10e.txt",
         section="Study Notes 6 (Using Lambda Layers for Quick Custom Computations)",
         default_kwargs={},
+        checker_traits=frozenset({"tensorflow_only"}),  # tf.abs, as the notes write it
         input_shapes=[(4, 16)],
         builders={
             SUBCLASSED: styles.subclassed(Abs),
@@ -119,6 +120,7 @@ LAMBDA_MY_RELU = register(
         seed="003_726034012fa7b10e.txt",
         section="Study Notes 6 (my_relu) and Question 9 (the 0.5 threshold variant)",
         default_kwargs={"threshold": 0.0},
+        checker_traits=frozenset({"tensorflow_only"}),  # tf.maximum, as the notes write it
         input_shapes=[(4, 16)],
         builders={
             SUBCLASSED: styles.subclassed(MyReLU),

@@ -47,6 +47,7 @@ REFERENCE = register(
         seed="004_c26640069bb2c47f.txt",
         section="Custom Layers: Example Code to Create a Custom Layer",
         default_kwargs={"units": 128},
+        checker_traits=frozenset({"tensorflow_only"}),  # tf.matmul in call, as the notes write it
         input_shapes=[(4, 64)],
         builders={
             SUBCLASSED: styles.subclassed(MyCustomLayer),

@@ -62,6 +62,7 @@ REFERENCE = register(
         seed="003_726034012fa7b10e.txt",
         section="Study Notes 2 (Example: Simple Dense Layer) and 5 (Adding Activation Functions)",
         default_kwargs={"units": 32, "activation": None},
+        checker_traits=frozenset({"tensorflow_only"}),  # tf.matmul in call, as the notes write it
         input_shapes=[(4, 16)],
         builders={
             SUBCLASSED: styles.subclassed(SimpleDense),

@@ -52,6 +52,7 @@ CUSTOM_DENSE_STACK = register(
         seed="001_0854074d2154e8f5.txt",
         section="Using the Custom Layer in a Model",
         default_kwargs={},
+        checker_traits=frozenset({"tensorflow_only"}),  # CustomDense's tf ops
         input_shapes=[(4, 20)],
         builders={
             SUBCLASSED: styles.subclassed(CustomDenseStack),
@@ -71,6 +72,7 @@ MY_CUSTOM_LAYER_STACK = register(
         seed="004_c26640069bb2c47f.txt",
         section="Custom Layers: Example usage in a model",
         default_kwargs={},
+        checker_traits=frozenset({"tensorflow_only"}),  # MyCustomLayer's tf.matmul
         input_shapes=[(4, 32)],
         builders={
             SUBCLASSED: styles.subclassed(MyCustomLayerStack),

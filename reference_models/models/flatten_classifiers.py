@@ -90,7 +90,8 @@ FLATTEN_SIMPLE_DENSE_DROPOUT = register(
         section="Study Notes 3 (Using Custom Layers in a Model)",
         default_kwargs={},
         input_shapes=_IMAGE_BATCH,
-        checker_traits=frozenset({"fixed_length"}),  # 28x28 images flattened into a Dense
+        # tensorflow_only: SimpleDense's tf.matmul in call
+        checker_traits=frozenset({"fixed_length", "tensorflow_only"}),  # 28x28 images flattened into a Dense
         builders={
             SUBCLASSED: styles.subclassed(SimpleDenseClassifier),
             **styles.stack_builders(_simple_dense_dropout_layers),
@@ -111,7 +112,8 @@ LAMBDA_ABS_CLASSIFIER = register(
         section=_SECTION_LAMBDA,
         default_kwargs={},
         input_shapes=_IMAGE_BATCH,
-        checker_traits=frozenset({"fixed_length"}),  # 28x28 images flattened into a Dense
+        # tensorflow_only: tf.abs in call
+        checker_traits=frozenset({"fixed_length", "tensorflow_only"}),  # 28x28 images flattened into a Dense
         builders={
             SUBCLASSED: styles.subclassed(AbsClassifier),
             **styles.stack_builders(lambda: _lambda_layers(abs_lambda)),
@@ -131,7 +133,8 @@ LAMBDA_MY_RELU_CLASSIFIER = register(
         section=_SECTION_LAMBDA,
         default_kwargs={},
         input_shapes=_IMAGE_BATCH,
-        checker_traits=frozenset({"fixed_length"}),  # 28x28 images flattened into a Dense
+        # tensorflow_only: tf.maximum in call
+        checker_traits=frozenset({"fixed_length", "tensorflow_only"}),  # 28x28 images flattened into a Dense
         builders={
             SUBCLASSED: styles.subclassed(MyReLUClassifier),
             **styles.stack_builders(lambda: _lambda_layers(my_relu_lambda)),

@@ -33,6 +33,7 @@ REFERENCE = register(
         seed="003_726034012fa7b10e.txt",
         section="Study Notes 4 (Training a Model with a Custom Layer) and Key Point 9",
         default_kwargs={},
+        checker_traits=frozenset({"tensorflow_only"}),  # SimpleDense's tf.matmul
         input_shapes=[(6, 1)],
         builders={
             SUBCLASSED: styles.subclassed(LinearRegression),

@@ -66,6 +66,7 @@ MNIST_SEQUENTIAL = register(
         seed="001_0854074d2154e8f5.txt",
         section="Sequential API, Functional API and Subclassing API (MyModel) examples",
         default_kwargs={},
+        checker_traits=frozenset({"tensorflow_only"}),  # SimpleDense's tf.matmul
         input_shapes=[(4, 784)],
         builders={
             SUBCLASSED: styles.subclassed(MnistClassifier),

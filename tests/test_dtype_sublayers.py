@@ -160,3 +160,50 @@ def test_sublayers_given_the_variable_dtype_are_named_not_excused():
     result = run_check(CHECK, CheckSpec(VariableDtypeSublayers, _VECTOR))
     assert result.status == "passed", result.message
     assert "dtype=self.dtype" in result.note and result.note.endswith("by mistake): first, second")
+
+
+class Block(keras.layers.Layer):
+    def __init__(self, forget=False, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(6, dtype=self.dtype_policy)
+        self.norm = keras.layers.LayerNormalization(**({} if forget else {"dtype": self.dtype_policy}))
+
+    def call(self, inputs):
+        return self.norm(self.dense(inputs))
+
+
+class Stack(keras.layers.Layer):
+    """Hands its policy to a list of blocks; the second block forgets it for its norm."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = [Block(dtype=self.dtype_policy), Block(forget=True, dtype=self.dtype_policy)]
+
+    def call(self, inputs):
+        for block in self.blocks:
+            inputs = block(inputs)
+        return inputs
+
+
+def test_a_nested_sublayer_is_named_by_its_path_through_lists():
+    result = run_check(CHECK, CheckSpec(Stack, _VECTOR))
+    assert result.status == "failed"
+    assert result.seen.startswith("blocks[1].norm: ") and "where blocks[1] has mixed_float16" in result.seen
+
+
+class HoldsAGlobalPolicyBlock(keras.layers.Layer):
+    """Hands its policy to a Dense and to a block written for the global policy only."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = keras.layers.Dense(5, dtype=self.dtype_policy)
+        self.block = GlobalPolicyOnly(dtype=self.dtype_policy)
+
+    def call(self, inputs):
+        return self.block(self.dense(inputs))
+
+
+def test_a_nested_block_written_for_the_global_policy_is_named_in_the_note():
+    result = run_check(CHECK, CheckSpec(HoldsAGlobalPolicyBlock, _VECTOR))
+    assert result.status == "passed", result.message
+    assert result.note == "hand the policy to none of their sublayers (global policy only): block"

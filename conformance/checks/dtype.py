@@ -317,8 +317,9 @@ def _handing(layer, policy, float32_on_purpose, given=()):
     """A :class:`_Handing` for ``layer`` made with ``dtype=policy``.
 
     A sublayer is judged against its owner: the nearest layer above it that is not a
-    container (a sublayer with sublayers and no variables of its own, such as a Sequential
-    of layers given the policy, computes nothing itself; it is not judged). An owner hands
+    container (a sublayer out of step with its owner, with sublayers and no variables of its
+    own, such as a Sequential made without dtype= of layers given the policy, computes
+    nothing itself; it is not judged). An owner hands
     the policy on when at least one floating-point sublayer it owns computes and stores in
     its dtypes (``ignoring`` lists those that do not; the check excuses an owner that hands
     no policy on, which follows the global policy only, as Keras allows). A sublayer that
@@ -339,8 +340,8 @@ def _handing(layer, policy, float32_on_purpose, given=()):
             continue
         owner = owner_of[id(parent)]
         children = compat.direct_sublayers(sublayer)
-        if children and not _own_variable_count(sublayer, children):
-            owner_of[id(sublayer)] = owner  # a container: its sublayers answer to its owner
+        if children and not _own_variable_count(sublayer, children) and _dtypes(sublayer) != _dtypes(owner):
+            owner_of[id(sublayer)] = owner  # a container made without dtype=: its sublayers answer to its owner
             continue
         owner_of[id(sublayer)] = sublayer
         if isinstance(sublayer, compat.keras.layers.InputLayer) or not _is_float(sublayer.compute_dtype):

@@ -60,3 +60,29 @@ def test_in_batch_logits_skip_with_the_reason():
     for check_id in CHECKS:
         result = run_check(check_id, spec)
         assert result.status == "skipped" and "axes (0, 1) that follow the batch" in result.message
+
+
+class ReportsTotal(keras.Model):
+    """A correct model whose train_step reports its loss as "total", not "loss"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.head = keras.layers.Dense(3)
+
+    def call(self, inputs):
+        return self.head(inputs)
+
+    def train_step(self, data):
+        import tensorflow as tf
+
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(targets - self(inputs, training=True)))
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        return {"total": loss}
+
+
+def test_a_train_step_reporting_other_names_is_compared_by_them():
+    result = run_check("check_fit_from_dataset", CheckSpec(ReportsTotal, inputs=["3,5"], tier="full"))
+    assert result.status == "passed", result.message

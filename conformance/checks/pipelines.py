@@ -89,13 +89,14 @@ def _random_in_training(spec):
 
 def _fit(model, losses, data, **arrays):
     """One epoch of plain SGD on ``data`` (a dataset, or ``(x, y)`` with ``arrays``' fit
-    arguments); the epoch's loss."""
+    arguments); what fit reports for the epoch, ``{name: value}`` (a custom train_step
+    may report other names than "loss")."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "the model does not have any trainable weights"
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=steps.LEARNING_RATE), loss=losses,
                       jit_compile=False)
         history = model.fit(*data, epochs=1, verbose=0, **arrays)
-    return float(np.asarray(history.history["loss"][-1]))
+    return {name: np.asarray(values[-1], dtype="float64") for name, values in history.history.items()}
 
 
 def _weights_differ(model, expected, seen, what):
@@ -121,17 +122,22 @@ def check_fit_from_dataset(spec):
     losses, targets = losses_and_targets(outputs, seed=steps.TARGET_SEED, spec=spec, batch_size=_SAMPLES)
     from_data = steps.model(spec, weights, inference_only=inference_only)
     x = spec.model_data(from_data, values)
-    seen_loss = run_step(f"fit() from {_PIPELINE} to train one epoch",
+    seen_report = run_step(f"fit() from {_PIPELINE} to train one epoch",
                          _fit, from_data, losses, (_dataset(x, targets),))
     from_arrays = steps.model(spec, weights, inference_only=inference_only)
-    expected_loss = run_step(f"fit() on the same {_SAMPLES} samples as arrays, in batches of {_BATCH}, "
+    expected_report = run_step(f"fit() on the same {_SAMPLES} samples as arrays, in batches of {_BATCH}, "
                              "to train one epoch",
                              lambda: _fit(from_arrays, losses, (x, targets), batch_size=_BATCH, shuffle=False))
     what = f"fit() from {_PIPELINE}" + (" (training=False: the target is random in training)"
                                          if inference_only else "")
-    expect(abs(seen_loss - expected_loss) <= _SAME * max(1.0, abs(expected_loss)),
-           f"{what} to report the epoch loss fit() on the arrays reports, {expected_loss:.6g}",
-           f"{seen_loss:.6g}", hint=_HINT)
+    names = sorted(expected_report)
+    reported = None if sorted(seen_report) != names else mismatch([expected_report[n] for n in names],
+                                                                [seen_report[n] for n in names], _SAME)
+    expect(sorted(seen_report) == names and not reported,
+           f"{what} to report what fit() on the arrays reports for the epoch: "
+           + ", ".join(f"{n} {np.array2string(expected_report[n], precision=6)}" for n in names),
+           lambda: ", ".join(f"{n} {np.array2string(seen_report[n], precision=6)}" for n in sorted(seen_report)),
+           hint=_HINT)
     problem = _weights_differ(from_arrays, [np.array(v) for v in from_arrays.weights],
                               [np.array(v) for v in from_data.weights], "trained")
     expect(problem is None, f"{what} to leave the weights fit() on the arrays leaves", problem, hint=_HINT)

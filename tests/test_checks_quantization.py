@@ -82,3 +82,14 @@ def test_the_error_bound_is_relative_and_ignores_declared_infinities():
     moved = before.copy()
     moved[0, 2] = 0.0
     assert "finite in one and not the other" in _quantization_error(before, moved)
+
+
+@keras_3_only
+def test_a_quantized_layer_at_the_top_takes_the_keras_file_path():
+    # Dense's own config records its int8 policy: the .keras round trip is the one checked.
+    from conformance.checks import quantization
+    from conformance.isolation import isolated
+
+    with isolated():
+        model, done, _, _ = quantization._quantized(GOOD[2].values[0], "int8")
+        assert quantization._recorded_policies(model) >= len(done) == 1

@@ -95,6 +95,8 @@ def gradients_of(spec, model, values, projections):
     from keras_compat import keras
 
     float_keys = [key for key, array in values.items() if np.issubdtype(np.asarray(array).dtype, np.floating)]
+    # every input a tensor of the backend: Keras refuses a structure mixing tensors and arrays
+    values = {key: keras.ops.convert_to_tensor(array) for key, array in values.items()}
     routine = {"jax": _jax_gradients, "torch": _torch_gradients, "tensorflow": _tensorflow_gradients}
     backend = keras.backend.backend()
     if backend not in routine:
@@ -102,7 +104,7 @@ def gradients_of(spec, model, values, projections):
     weight_grads, input_grads = routine[backend](spec, model, values, float_keys, projections)
     weight_grads = [np.zeros(np.shape(v), "float32") if g is None else _numpy(g)
                     for v, g in zip(model.trainable_variables, weight_grads)]
-    input_grads = {key: np.zeros(np.shape(values[key]), "float32") if g is None else _numpy(g)
+    input_grads = {key: np.zeros(tuple(values[key].shape), "float32") if g is None else _numpy(g)
                    for key, g in zip(float_keys, input_grads)}
     return weight_grads, input_grads
 
@@ -134,7 +136,7 @@ def _jax_gradients(spec, model, values, float_keys, projections):
                                           **inference)
         return projected_loss(outputs, projections, keras.ops)
 
-    float_inputs = [jax.numpy.asarray(values[key]) for key in float_keys]
+    float_inputs = [values[key] for key in float_keys]
     return jax.grad(loss, argnums=(0, 1))(trainable, float_inputs)
 
 
@@ -146,7 +148,7 @@ def _torch_gradients(spec, model, values, float_keys, projections):
     given = dict(values)
     float_inputs = []
     for key in float_keys:
-        given[key] = torch.tensor(np.asarray(values[key]), requires_grad=True)
+        given[key] = values[key].detach().clone().requires_grad_(True)
         float_inputs.append(given[key])
     outputs = model(spec.model_data(model, given), training=False)
     loss = projected_loss(outputs, projections, keras.ops)
@@ -164,7 +166,7 @@ def _tensorflow_gradients(spec, model, values, float_keys, projections):
     from keras_compat import keras
 
     given = dict(values)
-    float_inputs = [tf.convert_to_tensor(values[key]) for key in float_keys]
+    float_inputs = [values[key] for key in float_keys]
     with tf.GradientTape() as tape:
         tape.watch(float_inputs)
         given.update(zip(float_keys, float_inputs))

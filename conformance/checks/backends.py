@@ -269,6 +269,7 @@ def check_backend_keras_file_portable(spec):
     _on_tensorflow("model.save()", "check_keras_save_load", compat.save_model, model, keras_path)
     values = spec.draw(seed=_DATA_SEED)
     expected = _on_tensorflow("the inference call", "the outputs family", remote.outputs_of, spec, model, values)
+    _on_tensorflow("loading the .keras file in safe mode", "check_keras_save_load", compat.load_model, keras_path)
     saved_there = {backend: os.path.join(folder, backend + compat.MODEL_SUFFIX) for backend in runnable}
     results = _on_each(spec, runnable, remote.keras_file_outputs,
                        lambda backend: (payload, keras_path, values, saved_there[backend]))

@@ -62,7 +62,10 @@ def outputs(payload, weights_path, values):
 
 
 def predicted(spec, model, values):
-    """``model.predict`` on ``values`` in one batch, a flat list of arrays."""
+    """``model.predict`` on ``values`` in one batch, a flat list of arrays; not compiled for a
+    target declaring ``not_xla_compatible`` (on JAX, compiling is XLA)."""
+    if spec.has_trait("not_xla_compatible"):
+        model.jit_compile = False
     data = spec.model_data(model, values)
     return [_numpy(leaf) for leaf in flatten(model.predict(data, batch_size=spec.batch_size, verbose=0))]
 
@@ -71,6 +74,7 @@ def keras_file_outputs(payload, keras_path, values, save_path):
     """The inference outputs of the ``.keras`` file loaded in safe mode (the target's module
     imported first, so it registers its classes); the loaded model is saved again to
     ``save_path``, for the TensorFlow side to load."""
+    import conformance.wrapping  # noqa: F401 - registers the adapters a model of the target may hold
     from conformance.spec import spec_from_payload
     from keras_compat import keras
 

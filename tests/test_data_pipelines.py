@@ -86,3 +86,13 @@ class ReportsTotal(keras.Model):
 def test_a_train_step_reporting_other_names_is_compared_by_them():
     result = run_check("check_fit_from_dataset", CheckSpec(ReportsTotal, inputs=["3,5"], tier="full"))
     assert result.status == "passed", result.message
+
+
+def test_per_output_losses_named_after_each_models_layers_are_compared_in_order():
+    from examples.tricky_good import gradients_dtype as tricky
+
+    # two outputs: fit reports "float32_residual_block_6_loss" for one model, "..._7_loss" for the other
+    cls, kwargs, inputs, traits = tricky.CASES["Float32ResidualBlock"]
+    spec = CheckSpec(cls, inputs=inputs, kwargs=kwargs, traits=traits, tier="full")
+    result = run_check("check_fit_from_dataset", spec)
+    assert result.status == "passed", result.message

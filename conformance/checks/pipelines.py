@@ -115,6 +115,10 @@ def _fit(model, losses, data, **arrays):
     return {name: np.asarray(values[-1], dtype="float64") for name, values in history.history.items()}
 
 
+def _describe_report(report):
+    return ", ".join(f"{name} {np.array2string(value, precision=6)}" for name, value in report.items())
+
+
 def _weights_differ(model, expected, seen, what):
     problems = []
     for variable, want, got in zip(model.weights, expected, seen):
@@ -146,14 +150,14 @@ def check_fit_from_dataset(spec):
                             lambda: _fit(from_arrays, losses, (x, targets), batch_size=_BATCH, shuffle=False))
     what = f"fit() from {_PIPELINE}" + (" (training=False: the target is random in training)"
                                          if inference_only else "")
-    names = sorted(expected_report)
-    reported = None if sorted(seen_report) != names else mismatch([expected_report[n] for n in names],
-                                                                [seen_report[n] for n in names], _SAME)
-    expect(sorted(seen_report) == names and not reported,
-           f"{what} to report what fit() on the arrays reports for the epoch: "
-           + ", ".join(f"{n} {np.array2string(expected_report[n], precision=6)}" for n in names),
-           lambda: ", ".join(f"{n} {np.array2string(seen_report[n], precision=6)}" for n in sorted(seen_report)),
-           hint=_DIFFERENCE_HINT)
+    # In fit's own order: per-output entries are named after each model's own layers
+    # ("dense_7_loss"), which differ between the two models.
+    expected_values, seen_values = list(expected_report.values()), list(seen_report.values())
+    reported = (f"{len(seen_values)} values, not {len(expected_values)}" if len(seen_values) != len(expected_values)
+                else mismatch(expected_values, seen_values, _SAME))
+    expect(not reported,
+           f"{what} to report what fit() on the arrays reports for the epoch: {_describe_report(expected_report)}",
+           lambda: _describe_report(seen_report), hint=_DIFFERENCE_HINT)
     problem = _weights_differ(from_arrays, [np.array(v) for v in from_arrays.weights],
                               [np.array(v) for v in from_data.weights], "trained")
     expect(problem is None, f"{what} to leave the weights fit() on the arrays leaves", problem,

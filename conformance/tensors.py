@@ -161,6 +161,33 @@ def mismatch(expected, seen, tolerance, floor=1.0):
     return f"outputs differing by up to {diff:.3g} (scale {scale:.3g})"
 
 
+def _sorted_along_last_axis(arrays):
+    """``arrays`` (all of one shape) reordered along their last axis by one permutation per
+    row: the order that sorts the rows' tuples (integer arrays first, as they hold exact ids)."""
+    keys = sorted(arrays, key=lambda a: not np.issubdtype(a.dtype, np.integer))
+    order = np.lexsort([np.asarray(key, np.float64) for key in reversed(keys)], axis=-1)
+    return [np.take_along_axis(a, order, axis=-1) for a in arrays]
+
+
+def same_up_to_order(expected, seen, tolerance, floor=1.0):
+    """Whether ``seen`` holds the ``expected`` outputs (within ``tolerance``, as :func:`mismatch`
+    compares them) in another order along the last axis, the outputs of one shape reordered
+    alike, so values stay paired with their indices (``top_k(sorted=False)``: XLA, or another
+    backend, may return the same pairs in another order)."""
+    expected, seen = as_arrays(expected), as_arrays(seen)
+    if len(expected) != len(seen) or any(a.shape != b.shape or a.ndim == 0 for a, b in zip(expected, seen)):
+        return False
+    groups = {}
+    for position, array in enumerate(expected):
+        groups.setdefault(array.shape, []).append(position)
+    expected_sorted, seen_sorted = list(expected), list(seen)
+    for positions in groups.values():
+        for source, target in ((expected, expected_sorted), (seen, seen_sorted)):
+            for position, array in zip(positions, _sorted_along_last_axis([source[p] for p in positions])):
+                target[position] = array
+    return not mismatch(expected_sorted, seen_sorted, tolerance, floor)
+
+
 def single_or_list(arrays):
     """One array stays one array; several stay a list (how Keras expects model inputs)."""
     return arrays[0] if len(arrays) == 1 else list(arrays)

@@ -3,6 +3,7 @@ skip with the reason where a backend (or Keras 3) is missing."""
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 import keras_compat as compat
@@ -122,3 +123,17 @@ def test_a_layer_declared_tensorflow_only_skips_every_check_saying_so():
         result = run_check(check_id, declared)
         assert result.status == "skipped", result.message
         assert "declared tensorflow_only" in result.message
+
+
+def test_outputs_reordered_along_the_last_axis_do_not_differ_and_the_note_says_so():
+    from conformance.checks import backends as family
+
+    values = np.array([[0.5, 0.9, 0.1], [0.3, 0.2, 0.8]], np.float32)
+    labels = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
+    order = np.array([[2, 0, 1], [1, 2, 0]])
+    moved = [np.take_along_axis(a, order, axis=-1) for a in (values, labels)]
+    notes = []
+    assert family._differences([values, labels], {"jax": moved}, 1e-4, notes=notes) == {}
+    assert notes and "order along the last axis" in notes[0]
+    broken = [moved[0], labels]  # the pairs no longer match
+    assert "jax" in family._differences([values, labels], {"jax": broken}, 1e-4, notes=[])

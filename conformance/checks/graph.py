@@ -10,7 +10,7 @@ import keras_compat as compat
 from conformance.catalogue import contract
 from conformance.outcomes import describe_exception, expect
 from conformance.checks._common import forward, random_in_training
-from conformance.tensors import as_arrays, largest_difference, magnitude, mismatch
+from conformance.tensors import as_arrays, largest_difference, magnitude, mismatch, same_up_to_order
 
 #: Largest difference tolerated, relative to max(1, largest output magnitude).
 _GRAPH_TOLERANCE = 1e-5
@@ -108,31 +108,6 @@ def _error_summary(exc):
     return describe_exception(exc)
 
 
-def _sorted_along_last_axis(arrays):
-    """``arrays`` (all of one shape) reordered along their last axis by one permutation per
-    row: the order that sorts the rows' tuples (integer arrays first, as they hold exact ids)."""
-    keys = sorted(arrays, key=lambda a: not np.issubdtype(a.dtype, np.integer))
-    order = np.lexsort([np.asarray(key, np.float64) for key in reversed(keys)], axis=-1)
-    return [np.take_along_axis(a, order, axis=-1) for a in arrays]
-
-
-def _same_up_to_order(eager, traced, tolerance):
-    """Whether ``traced`` holds the eager outputs in another order along the last axis, with
-    the outputs of one shape reordered alike (values stay paired with their indices)."""
-    eager, traced = as_arrays(eager), as_arrays(traced)
-    if len(eager) != len(traced) or any(a.shape != b.shape or a.ndim == 0 for a, b in zip(eager, traced)):
-        return False
-    groups = {}
-    for position, array in enumerate(eager):
-        groups.setdefault(array.shape, []).append(position)
-    eager_sorted, traced_sorted = list(eager), list(traced)
-    for positions in groups.values():
-        for source, target in ((eager, eager_sorted), (traced, traced_sorted)):
-            for position, array in zip(positions, _sorted_along_last_axis([source[p] for p in positions])):
-                target[position] = array
-    return not mismatch(eager_sorted, traced_sorted, tolerance)
-
-
 def _compare_compiled(spec, what, tolerance, hint, **function_kwargs):
     """Compare eager calls with calls of ``tf.function(**function_kwargs)`` wrappers, in
     inference, and in training too when training is not random (see
@@ -155,7 +130,7 @@ def _compare_compiled(spec, what, tolerance, hint, **function_kwargs):
         except Exception as exc:  # noqa: BLE001 - the user's call failed to trace or compile
             expect(False, f"the {label} call to run {what}", _error_summary(exc), hint=hint)
         difference = mismatch(eager, traced, tolerance)
-        if difference and _same_up_to_order(eager, traced, tolerance):
+        if difference and same_up_to_order(eager, traced, tolerance):
             # top_k(sorted=False): XLA returns the same pairs in another order
             notes.append(f"the {label} outputs agreed up to their order along the last axis")
             continue

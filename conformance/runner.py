@@ -32,7 +32,7 @@ def _not_applicable_reason(check, spec):
     if spec.kind not in check.kinds:
         return f"applies to {' and '.join(k + 's' for k in check.kinds)} only"
     if check.needs_reference and spec.reference is None:
-        return "needs a reference to compare against (--reference NAME)"
+        return "needs a reference to compare against (--reference NAME, MODULE:CLASS or MODULE:FUNCTION)"
     return declared_skip(check, spec, before_probe=True)
 
 

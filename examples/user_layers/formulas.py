@@ -1,4 +1,4 @@
-"""NumPy formulas to check layers against (``--reference examples.user_layers.formulas:layer_norm``).
+"""NumPy formulas to check layers against (``--reference examples/user_layers/formulas.py:layer_norm``).
 
 A function reference is called like the layer's ``call``, with the inputs as NumPy arrays,
 and with ``weights`` (the layer's weights by name: ``{"gamma": array, "beta": array}``) and

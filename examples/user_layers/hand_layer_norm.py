@@ -5,7 +5,8 @@ computes (last axis, ``gamma`` then ``beta``, epsilon 1e-3):
         --input 3,6 --reference keras.layers:LayerNormalization
 
 Its NumPy formula is ``examples/user_layers/formulas.py:layer_norm`` (``--reference
-examples.user_layers.formulas:layer_norm``)."""
+examples/user_layers/formulas.py:layer_norm``; the module form needs the repository root on
+``PYTHONPATH``)."""
 
 import tensorflow as tf
 

@@ -6,7 +6,7 @@ import time
 import zlib
 
 import keras_compat as compat
-from conformance import worker
+from conformance import check_host
 from conformance.catalogue import all_checks, get_check
 from conformance.interrupts import signals_stop_the_run
 from conformance.isolation import TimedOut, abandoned_count, isolated, run_with_timeout, still_running_since
@@ -296,7 +296,7 @@ def run_spec(spec, checks=None, on_result=None, target_timeout=None, run_budget=
 
 def _run_checks(spec, checks, report, on_result, target_timeout, run_budget):
     if spec.tier == "full" and any(check.tier == "full" for check in checks):
-        worker.prestart()  # its TensorFlow import overlaps the fast checks
+        check_host.prestart()  # its TensorFlow import overlaps the fast checks
     target_budget = Budget(target_timeout, "the target") if target_timeout is not None else None
     budgets = (target_budget, run_budget)
     started = time.perf_counter()

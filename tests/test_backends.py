@@ -96,7 +96,7 @@ def test_every_check_skips_on_keras_2_saying_why():
 
 
 _TRACEBACK = '''Traceback (most recent call last):
-  File "/site-packages/conformance/worker.py", line 74, in _child
+  File "/site-packages/conformance/check_host.py", line 74, in _child
     value = _resolve(function_path)(*args)
   File "/site-packages/keras/src/layers/layer.py", line 900, in __call__
     outputs = super().__call__(*args, **kwargs)

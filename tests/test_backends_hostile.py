@@ -1,6 +1,6 @@
 """A target hostile on the other backends (exits, hangs, prints, writes to the process's
 stdout) fails the backends checks naming the backend, and leaves no process behind; the
-backends' workers go on serving the next target."""
+backends' check hosts go on serving the next target."""
 
 import os
 import time
@@ -66,7 +66,7 @@ def _dense_passes():
     assert result.status == "passed", result.message
 
 
-def test_a_layer_that_exits_on_the_backend_fails_naming_it_and_the_workers_serve_on():
+def test_a_layer_that_exits_on_the_backend_fails_naming_it_and_the_check_hosts_serve_on():
     result = run_check("check_backend_outputs_match", _spec(ExitsOffTensorFlow))
     assert result.status == "failed", result.message
     assert "exit status 7" in result.message

@@ -224,7 +224,7 @@ def test_what_a_check_raised_in_the_replicas_process_is_its_result(monkeypatch):
     assert results["check_distributed_predict_matches_one_device"].status == "passed"
 
 
-def test_a_worker_past_the_timeout_is_killed_and_reported():
+def test_a_replica_process_past_the_timeout_is_killed_and_reported():
     # A layer that sleeps in the replicas' process: a plain Dense may finish within any
     # short timeout on a quiet machine, and the test must not depend on the machine's speed.
     spec = _layer(hostile.SleepsUnderAStrategy, ["8,7"], {"units": 6}, timeout=2.0)
@@ -245,7 +245,7 @@ KNOWN_GOOD = [_full(s) for s in all_specs()]
 @pytest.mark.slow
 @pytest.mark.parametrize("spec", [pytest.param(s, id=s.label) for s in KNOWN_GOOD])
 def test_every_known_good_target_passes(spec):
-    distribution.prefetch(KNOWN_GOOD)  # one worker for them all, the first time
+    distribution.prefetch(KNOWN_GOOD)  # one replica process for them all, the first time
     results = [run_check(check_id, spec) for check_id in CHECKS]
     assert not [f"{r.check}: {r.message}" for r in results if r.status not in ("passed", "skipped")]
 

@@ -129,7 +129,7 @@ def _config(folder, *targets):
     return str(path)
 
 
-def test_an_interrupted_parallel_run_leaves_no_worker_and_no_file(run_env, tmp_path):
+def test_an_interrupted_parallel_run_leaves_no_target_process_and_no_file(run_env, tmp_path):
     env, marker, temp, flags = run_env
     config = _config(tmp_path, f'target = "{PROCESSES}:HangsInChildProcess"\ninput_shapes = [[3, 4]]',
                      'target = "keras.layers:Dense"\nkwargs = {units = 2}\ninput_shapes = [[3, 4]]')
@@ -261,9 +261,9 @@ def test_os_exit_and_a_segfault_in_an_isolated_run_are_one_error_row_each(tmp_pa
     checks = ["check_build_runs_once", "check_output_shapes_agree"]
     import tempfile
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the run puts its workers' files
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the run puts its target processes' files
     reports = run_specs(specs + [dense], 1, checks=checks, isolate=True)
-    assert os.listdir(tmp_path) == []  # the crashed workers' files went with the run
+    assert os.listdir(tmp_path) == []  # the crashed target processes' files went with the run
     exits, segfaults, dense_report = reports
     assert [r.status for r in exits.results] == ["error"]
     assert "exited with status 0" in exits.results[0].message

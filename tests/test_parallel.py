@@ -81,7 +81,7 @@ def _spec(cls, label, import_path, timeout=120.0, **kwargs):
                      import_path=import_path, timeout=timeout)
 
 
-def test_a_crashed_or_hung_worker_is_one_error_row_and_the_rest_is_checked(monkeypatch):
+def test_a_crashed_or_hung_target_process_is_one_error_row_and_the_rest_is_checked(monkeypatch):
     # A hung target is stopped after every check's timeout together, plus this allowance.
     monkeypatch.setattr(parallel, "START_UP_ALLOWANCE", 2.0)
     specs = [

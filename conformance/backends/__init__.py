@@ -1,11 +1,11 @@
 """Running the target on Keras's JAX and PyTorch backends, beside the TensorFlow one.
 
 Keras reads ``KERAS_BACKEND`` once, when it is imported, so each backend needs a process of
-its own. Each is a :class:`conformance.worker.Worker` started with ``KERAS_BACKEND`` set:
+its own. Each is a :class:`conformance.check_host.CheckHost` started with ``KERAS_BACKEND`` set:
 started once per checking process (on first use, or early by :func:`prestart`), reused for
 every target, it imports Keras on its backend (and what every child needs) once, and forks
 a fresh child per request, which imports the target by its ``import_path``, runs one
-function of :mod:`conformance.backends.remote` and dies. The worker's own machinery
+function of :mod:`conformance.backends.remote` and dies. The check host's own machinery
 (process groups, timeouts, no files left behind, a hostile target's exit or prints) applies
 as for the fresh-process load.
 
@@ -18,7 +18,7 @@ import importlib.util
 import os
 import threading
 
-from conformance.worker import Worker, WorkerError, WorkerTimeout
+from conformance.check_host import CheckHost, CheckHostError, CheckHostTimeout
 
 #: The backends compared with TensorFlow, in report order: backend -> the package it needs.
 BACKENDS = {"jax": "jax", "torch": "torch"}
@@ -27,18 +27,18 @@ DISPLAY_NAMES = {"jax": "JAX", "torch": "PyTorch"}
 #: The extra of this package that installs each backend.
 EXTRAS = {"jax": "jax", "torch": "torch"}
 
-_workers = {}
-_workers_lock = threading.Lock()
+_hosts = {}
+_hosts_lock = threading.Lock()
 
 __all__ = ["BACKENDS", "BackendError", "BackendTimeout", "available", "prestart", "run_on", "unavailable"]
 
-BackendError, BackendTimeout = WorkerError, WorkerTimeout
+BackendError, BackendTimeout = CheckHostError, CheckHostTimeout
 
 
 def unavailable(backend):
     """Why ``backend`` cannot run here, or None when it can."""
     if not hasattr(os, "fork"):
-        return f"backend {backend} runs in a forked worker process; this platform has no os.fork"
+        return f"backend {backend} runs in a child forked by a check host; this platform has no os.fork"
     if importlib.util.find_spec(BACKENDS[backend]) is None:
         return f"backend {backend} is not installed (pip install 'keras-conformance[{EXTRAS[backend]}]')"
     return None
@@ -49,26 +49,26 @@ def available():
     return [backend for backend in BACKENDS if unavailable(backend) is None]
 
 
-def _worker(backend):
-    with _workers_lock:
-        worker = _workers.get(backend)
-        if worker is None or not worker.alive():
-            worker = Worker(environment={"KERAS_BACKEND": backend, "JAX_TRACEBACK_FILTERING": "off"})
-            _workers[backend] = worker
-            atexit.register(worker.close)
-        return worker
+def _host(backend):
+    with _hosts_lock:
+        host = _hosts.get(backend)
+        if host is None or not host.alive():
+            host = CheckHost(environment={"KERAS_BACKEND": backend, "JAX_TRACEBACK_FILTERING": "off"})
+            _hosts[backend] = host
+            atexit.register(host.close)
+        return host
 
 
 def prestart():
-    """Start the installed backends' workers now, so their imports overlap other work."""
+    """Start the installed backends' check hosts now, so their imports overlap other work."""
     for backend in available():
-        _worker(backend)
+        _host(backend)
 
 
 def run_on(backend, function_path, *args, timeout=120.0):
-    """``function_path(*args)`` in a fresh child of ``backend``'s worker; its return value,
+    """``function_path(*args)`` in a fresh child of ``backend``'s check host; its return value,
     or :class:`BackendError` (:class:`BackendTimeout`) with the child's error and traceback."""
-    outcome = _worker(backend).run(function_path, args, timeout)
+    outcome = _host(backend).run(function_path, args, timeout)
     if outcome[0] == "ok":
         return outcome[1]
     if outcome[0] == "timeout":

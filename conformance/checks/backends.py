@@ -3,7 +3,7 @@
 Keras 3 layers written with ``keras.ops`` run unchanged on every backend; a ``tf.*`` op left
 in ``call`` or ``compute_mask``, a Python branch on a tensor's value or a NumPy call on a
 tensor does not. Each check builds the target here, on TensorFlow, and in a process per
-installed backend (:mod:`conformance.backends`: one worker per backend per run, a fresh
+installed backend (:mod:`conformance.backends`: one check host per backend per run, a fresh
 child per request, the target imported there by its ``import_path``), hands over the same
 weights through a ``.weights.h5`` file and the same inputs, and compares. One check per
 contract covers every backend: a failure names the backend (and the other backends' verdict

@@ -17,7 +17,7 @@ from keras_compat import keras
 from conformance.isolation import scratch_dir
 from conformance.outcomes import ContractViolation, NotApplicable, describe_exception, expect
 from conformance.inputs import load_structure, save_structure
-from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
+from conformance.check_host import CheckHostError, CheckHostTimeout, run_in_fresh_process
 from conformance.tensors import as_arrays, mismatch
 
 #: Relative tolerance for "the same outputs" from the same weights and the same graph.
@@ -455,10 +455,10 @@ def check_fresh_process_load(spec):
     try:
         seen = run_in_fresh_process(f"{__name__}:outputs_in_fresh_process", spec.import_path,
                                     model_path, inputs_path, timeout=timeout)
-    except WorkerTimeout:
+    except CheckHostTimeout:
         raise ContractViolation("the model to load in a fresh process",
                                 f"no result within {timeout:g} s") from None
-    except WorkerError as exc:
+    except CheckHostError as exc:
         raise ContractViolation(f"the model to load {where}", _first_error_line(exc.details) if
                                 exc.details else str(exc),
                                 hint="register the class (and its custom objects) at import time "

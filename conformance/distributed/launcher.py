@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from conformance.distributed.devices import DEVICES_VARIABLE
-from conformance.worker import WorkerError, WorkerTimeout, calling_context, run_in_fresh_process
+from conformance.check_host import CheckHostError, CheckHostTimeout, calling_context, run_in_fresh_process
 
 CACHE_SIZE = 64
 #: The share of the spec's timeout the replica process may use: the first check's own timeout
@@ -138,11 +138,11 @@ def _run_replica_process(run, payloads, timeout, where=None):
     try:
         document = run_in_fresh_process("conformance.distributed.replica_process:run_payloads", run, payloads,
                                         os.environ.get(DEVICES_VARIABLE), timeout=timeout, where=where)
-    except WorkerTimeout:
+    except CheckHostTimeout:
         problem = (f"the distributed runs to finish within {timeout:g} s ({TIMEOUT_SHARE:.0%} of the "
                    "timeout)", "the process still running; it was killed")
         return [FamilyResults(problem=problem, seconds=round(time.perf_counter() - started, 3))] * len(payloads)
-    except WorkerError as exc:
+    except CheckHostError as exc:
         problem = ("the distribution process to run the contracts",
                    f"it failed: {_first_error_line(exc.details) if exc.details else exc}")
         return [FamilyResults(problem=problem, seconds=round(time.perf_counter() - started, 3))] * len(payloads)

@@ -25,7 +25,7 @@ def _write(path, document):
 
 def run_payloads(run, payloads, mode=None):
     """The results document of ``run`` on the pickled ``payloads``, in a process whose
-    TensorFlow runtime has not started yet (a child of :mod:`conformance.worker`, or :func:`main`)."""
+    TensorFlow runtime has not started yet (a child of :mod:`conformance.check_host`, or :func:`main`)."""
     document = {"devices": [], "skipped": None, "targets": []}
     from conformance.distributed.devices import NoReplicas, configure_replicas
 

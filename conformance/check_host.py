@@ -1,22 +1,22 @@
-"""Running a function in a fresh process, cheaply: a worker that imports TensorFlow once.
+"""Running a function in a fresh process, cheaply: a check host that imports TensorFlow once.
 
 Checks that need a process of their own (loading a saved model where nothing of the saving
 process survives; a TensorFlow runtime configured with several logical devices) used to
-start Python and import TensorFlow each time: seconds per check. Instead, one worker per
+start Python and import TensorFlow each time: seconds per check. Instead, one check host per
 checking process imports TensorFlow, Keras and the checker, never runs an op, and forks a
 child for each request. A child starts as a fresh process would after those imports (no
 target module imported, TensorFlow's runtime not yet initialised, so it may still configure
-devices), runs the function and dies; the worker stays, for the next request and target.
+devices), runs the function and dies; the check host stays, for the next request and target.
 Requests run side by side: a long one (the distribution family, started early in the
 background) does not hold up a short one (a saved model loaded in a fresh process).
 
 Where ``os.fork`` is missing (Windows), each request starts a fresh interpreter instead.
 
-No process outlives the run: the worker leads its own process group, registered with
+No process outlives the run: the check host leads its own process group, registered with
 :func:`conformance.isolation.adopt_child` (the checker ends it, with SIGTERM then SIGKILL,
 on exit, on a signal and when it stops answering); each child leads a group of its own,
-which the worker kills at the child's timeout and whenever the worker itself ends (the
-checker went away, asked it to stop, or sent SIGTERM), and Linux kills a child whose worker
+which the check host kills at the child's timeout and whenever the check host itself ends (the
+checker went away, asked it to stop, or sent SIGTERM), and Linux kills a child whose check host
 was killed outright. A child's temp folder is its request folder, removed with it, so the
 files TensorFlow writes there (AutoGraph's generated modules) go too.
 """
@@ -34,12 +34,12 @@ import threading
 import time
 import traceback
 
-#: Modules the worker imports before it forks: what every child would import anyway.
+#: Modules the check host imports before it forks: what every child would import anyway.
 _PRELOADED = ("tensorflow", "keras_compat", "conformance.isolation", "conformance.loading",
               "conformance.inputs", "conformance.tensors", "conformance.spec")
 
 
-class WorkerError(Exception):
+class CheckHostError(Exception):
     """The function raised in the child process; the message is its exception line, and
     ``details`` the child's traceback and error output."""
 
@@ -48,7 +48,7 @@ class WorkerError(Exception):
         self.details = details
 
 
-class WorkerTimeout(WorkerError):
+class CheckHostTimeout(CheckHostError):
     pass
 
 
@@ -58,11 +58,11 @@ def _resolve(function_path):
     return getattr(module, name)
 
 
-# -- the worker side ---------------------------------------------------------------------
+# -- the check host's side ---------------------------------------------------------------------
 
 def _child(function_path, args, result_path, cwd=None, sys_path=(), temp_folder=None):
     """In the forked child: run the function; write ``("ok", value)`` or ``("error", text,
-    traceback)`` to ``result_path``; exit without running the worker's cleanup."""
+    traceback)`` to ``result_path``; exit without running the check host's cleanup."""
     status = 1
     try:
         if temp_folder is not None:  # removed when the request ends: whatever is written here goes
@@ -93,21 +93,21 @@ _PICKLED = "pickled"
 
 
 def _start_child(function_path, args, cwd, sys_path):
-    """Fork a child for one request (from the worker's main thread, so the child runs in its
+    """Fork a child for one request (from the check host's main thread, so the child runs in its
     main thread as a fresh process would, with the thread-local state made at import);
     ``(pid, folder)``, the folder where it writes its result and error output."""
-    folder = tempfile.mkdtemp(prefix="keras-conformance-worker-")
+    folder = tempfile.mkdtemp(prefix="keras-conformance-check-host-")
     pid = os.fork()
     if pid == 0:  # the child
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's clean-up
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the check host's clean-up
             os.setsid()  # its own group, so a timeout can end whatever it started
             from conformance.isolation import set_parent_death_signal
 
-            set_parent_death_signal(signal.SIGKILL)  # the worker killed outright: this goes too
+            set_parent_death_signal(signal.SIGKILL)  # the check host killed outright: this goes too
             fd = os.open(os.path.join(folder, "stderr.txt"), os.O_WRONLY | os.O_CREAT, 0o600)
             os.dup2(fd, 2)
-            os.dup2(fd, 1)  # the worker's stdout is its reply channel: a raw write must not reach it
+            os.dup2(fd, 1)  # the check host's stdout is its reply channel: a raw write must not reach it
             _child(function_path, args, os.path.join(folder, "result.pickle"), cwd, sys_path,
                    temp_folder=folder)
         finally:
@@ -117,12 +117,12 @@ def _start_child(function_path, args, cwd, sys_path):
     return pid, folder
 
 
-_live_children = {}  # in the worker: pid -> folder of each child not yet waited for (a process group each)
+_live_children = {}  # in the check host: pid -> folder of each child not yet waited for (a process group each)
 _live_lock = threading.Lock()
 
 
 def _kill_live_children():
-    """In the worker, on its way out: kill every child's process group, wait for them and
+    """In the check host, on its way out: kill every child's process group, wait for them and
     remove their folders."""
     with _live_lock:
         live = dict(_live_children)
@@ -159,8 +159,8 @@ def _finish_child(pid, folder, timeout):
         how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                else f"exit status {os.WEXITSTATUS(status)}")
         return ("error", f"the child process died ({how}) without a result", stderr)
-    except ChildProcessError:  # the worker, ending, waited for it
-        return ("error", "the worker process ended while the child ran", "")
+    except ChildProcessError:  # the check host, ending, waited for it
+        return ("error", "the check host ended while the child ran", "")
     finally:
         with _live_lock:
             _live_children.pop(pid, None)
@@ -192,7 +192,7 @@ def _receive(stream):
 
 
 def serve():
-    """The worker's loop: requests ``(request id, function path, args, timeout, cwd,
+    """The check host's loop: requests ``(request id, function path, args, timeout, cwd,
     sys.path)`` on stdin, ``(request id, outcome)`` on stdout in the order they finish;
     an empty request ends it."""
     requests, replies = sys.stdin.buffer, sys.stdout.buffer
@@ -237,21 +237,21 @@ def _serve_requests(requests, replies):
 
 # -- the client side ---------------------------------------------------------------------
 
-class Worker:
-    """A handle on one worker process; :func:`run_in_fresh_process` uses the shared one.
+class CheckHost:
+    """A handle on one check host; :func:`run_in_fresh_process` uses the shared one.
     Several threads may run requests at once: a reader thread hands each reply to the
     thread waiting for it."""
 
     def __init__(self, environment=None):
-        """``environment``: variables set in the worker besides this process's own (the
-        backends' workers set ``KERAS_BACKEND`` before anything imports Keras)."""
+        """``environment``: variables set in the check host besides this process's own (the
+        backends' check hosts set ``KERAS_BACKEND`` before anything imports Keras)."""
         from conformance.isolation import adopt_child
 
         env = dict(os.environ)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         env.update(environment or {})
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from conformance.worker import serve; serve()"],
+            [sys.executable, "-c", "from conformance.check_host import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             cwd=os.getcwd(), env=env, start_new_session=True,
         )
@@ -260,7 +260,7 @@ class Worker:
         self.waiting = {}  # request id -> [threading.Event, outcome]
         self.next_id = 0
         self.ended = None  # why the channel closed, once it has
-        threading.Thread(target=self._read_replies, name="keras-conformance-worker-replies",
+        threading.Thread(target=self._read_replies, name="keras-conformance-check-host-replies",
                          daemon=True).start()
 
     def alive(self):
@@ -270,15 +270,15 @@ class Worker:
         try:
             reply = _receive(self.process.stdout)
             if reply != ("ready",):
-                raise WorkerError(f"the worker process did not start: {reply!r}")
+                raise CheckHostError(f"the check host did not start: {reply!r}")
             while True:
                 request_id, outcome = _receive(self.process.stdout)
                 with self.lock:
                     slot = self.waiting.pop(request_id)
                 slot[1] = outcome
                 slot[0].set()
-        except (EOFError, OSError, WorkerError) as exc:
-            self._end(f"the worker process ended unexpectedly ({exc})")
+        except (EOFError, OSError, CheckHostError) as exc:
+            self._end(f"the check host ended unexpectedly ({exc})")
 
     def _end(self, why):
         with self.lock:
@@ -302,7 +302,7 @@ class Worker:
         slot = [threading.Event(), None]
         with self.lock:
             if self.ended is not None:
-                raise WorkerError(self.ended)
+                raise CheckHostError(self.ended)
             request_id, self.next_id = self.next_id, self.next_id + 1
             self.waiting[request_id] = slot
             try:
@@ -310,13 +310,13 @@ class Worker:
                 _send(self.process.stdin, request)
             except OSError as exc:
                 self.waiting.pop(request_id, None)
-                failed = f"the worker process ended unexpectedly ({exc})"
+                failed = f"the check host ended unexpectedly ({exc})"
             else:
                 failed = None
         if failed is not None:
             self._end(failed)
-            raise WorkerError(failed)
-        slot[0].wait()  # the worker itself stops a child at its timeout and says so
+            raise CheckHostError(failed)
+        slot[0].wait()  # the check host itself stops a child at its timeout and says so
         outcome = slot[1]
         if outcome[0] == _PICKLED:
             return pickle.loads(outcome[1])
@@ -343,30 +343,30 @@ _shared = None
 _shared_lock = threading.Lock()
 
 
-def shared_worker():
-    """The worker of this process, started on first use (and at once by :func:`prestart`)."""
+def shared_check_host():
+    """The check host of this process, started on first use (and at once by :func:`prestart`)."""
     global _shared
     with _shared_lock:
         if _shared is None or not _shared.alive():
-            _shared = Worker()
+            _shared = CheckHost()
             atexit.register(_shared.close)
         return _shared
 
 
 def prestart():
-    """Start the worker now, so that its TensorFlow import overlaps other work."""
+    """Start the check host now, so that its TensorFlow import overlaps other work."""
     if hasattr(os, "fork"):
-        shared_worker()
+        shared_check_host()
 
 
 def _run_fresh_interpreter(function_path, args, timeout, where=None):
     """Without fork: a new interpreter for the request (slow, but the same semantics)."""
-    with tempfile.TemporaryDirectory(prefix="keras-conformance-worker-") as folder:
+    with tempfile.TemporaryDirectory(prefix="keras-conformance-check-host-") as folder:
         request_path = os.path.join(folder, "request.pickle")
         result_path = os.path.join(folder, "result.pickle")
         with open(request_path, "wb") as handle:
             pickle.dump((function_path, tuple(args), where or calling_context()), handle)
-        script = ("import pickle, sys\nfrom conformance.worker import _child\n"
+        script = ("import pickle, sys\nfrom conformance.check_host import _child\n"
                   "path, args, where = pickle.load(open(sys.argv[1], 'rb'))\n"
                   "_child(path, args, sys.argv[2], *where)\n")
         from conformance.isolation import adopt_child, end_child
@@ -393,14 +393,14 @@ def _run_fresh_interpreter(function_path, args, timeout, where=None):
 
 def run_in_fresh_process(function_path, *args, timeout=120.0, where=None):
     """``module:function(*args)`` run in a fresh process (see the module docstring); its
-    return value, or :class:`WorkerError` / :class:`WorkerTimeout` with the child's error.
-    ``where``: see :meth:`Worker.run`."""
+    return value, or :class:`CheckHostError` / :class:`CheckHostTimeout` with the child's error.
+    ``where``: see :meth:`CheckHost.run`."""
     if hasattr(os, "fork"):
-        outcome = shared_worker().run(function_path, args, timeout, where)
+        outcome = shared_check_host().run(function_path, args, timeout, where)
     else:
         outcome = _run_fresh_interpreter(function_path, args, timeout, where)
     if outcome[0] == "ok":
         return outcome[1]
     if outcome[0] == "timeout":
-        raise WorkerTimeout(outcome[1])
-    raise WorkerError(outcome[1], outcome[2] if len(outcome) > 2 else "")
+        raise CheckHostTimeout(outcome[1])
+    raise CheckHostError(outcome[1], outcome[2] if len(outcome) > 2 else "")

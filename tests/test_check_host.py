@@ -1,13 +1,13 @@
-"""The fresh-process worker: a forked child per request, errors and timeouts reported, the
-worker reused."""
+"""The check host: a forked child per request, errors and timeouts reported, the check
+host reused."""
 
 import os
 
 import pytest
 
-from conformance.worker import WorkerError, WorkerTimeout, run_in_fresh_process
+from conformance.check_host import CheckHostError, CheckHostTimeout, run_in_fresh_process
 
-HERE = "tests.test_worker"  # how the worker's children import this module
+HERE = "tests.test_check_host"  # how the check host's children import this module
 
 
 def child_pid():
@@ -54,13 +54,13 @@ def test_each_request_runs_in_a_new_process():
 
 
 def test_a_child_error_comes_back_with_its_message():
-    with pytest.raises(WorkerError, match="the child's own error") as caught:
+    with pytest.raises(CheckHostError, match="the child's own error") as caught:
         run_in_fresh_process(f"{HERE}:child_raises")
     assert "ValueError" in caught.value.details
 
 
-def test_a_hanging_child_is_stopped_and_the_worker_goes_on():
-    with pytest.raises(WorkerTimeout):
+def test_a_hanging_child_is_stopped_and_the_check_host_goes_on():
+    with pytest.raises(CheckHostTimeout):
         run_in_fresh_process(f"{HERE}:child_sleeps", 30, timeout=1.0)
     assert run_in_fresh_process(f"{HERE}:child_pid") != os.getpid()
 

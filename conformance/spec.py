@@ -9,6 +9,7 @@ import numpy as np
 
 from keras_compat import keras
 from conformance.inputs import CallInputs, TensorInput
+from conformance.options import DEFAULT_TIMEOUT
 
 from conformance.traits import DECLARABLE_TRAITS  # noqa: F401  (re-exported)
 
@@ -52,7 +53,7 @@ class CheckSpec:
     reference_kwargs: Optional[Mapping] = None
     weight_map: object = None
     tier: str = "fast"
-    timeout: float = 180.0
+    timeout: float = DEFAULT_TIMEOUT
     label: Optional[str] = None
     import_path: Optional[str] = None
     inputs: Sequence = ()
@@ -98,8 +99,7 @@ class CheckSpec:
             self._check_weight_map()
         if self.reference is not None:
             self.reference_entry()  # a reference that names nothing usable fails here, once
-        if self.tier not in ("fast", "full"):
-            raise ValueError(f"tier must be 'fast' or 'full', got {self.tier!r}")
+        self.tier, self.timeout = (_validated(name, getattr(self, name)) for name in ("tier", "timeout"))
         if self.label is None:
             self.label = f"{self.cls.__module__}:{self.cls.__qualname__}"
 
@@ -267,6 +267,17 @@ class CheckSpec:
         if self.reference is None:
             raise ValueError("weight_map needs a reference")
         self.weight_map = reference_target.parse_weight_map(self.weight_map, import_function=False)
+
+
+def _validated(option, value):
+    """``value`` of the per-target ``option`` by the rule the command line and pyproject use
+    (:mod:`conformance.options`); a ``ValueError`` saying why it is not valid."""
+    from conformance.options import UsageError, validated
+
+    try:
+        return validated(option, value, f"CheckSpec {option}")
+    except UsageError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _is_serialized(value):

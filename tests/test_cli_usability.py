@@ -302,3 +302,13 @@ def test_an_unknown_pyproject_key_is_refused_with_the_closest_declared_one(tmp_p
     config.write_text(config.read_text().replace("run_timout = 5", "run_timeout = 5"))
     with pytest.raises(UsageError, match="did you mean 'float32_outputs'"):
         _pending_inputs(["check", "--config", str(config)])
+
+
+@pytest.mark.parametrize("field, value, said", [("tier", "slow", "CheckSpec tier must be 'fast' or 'full'"),
+                                                ("timeout", -1, "CheckSpec timeout takes a positive number of seconds")])
+def test_checkspec_validates_tier_and_timeout_by_the_options_own_rule(field, value, said):
+    from conformance.spec import CheckSpec
+    from keras_compat import keras
+
+    with pytest.raises(ValueError, match=said):
+        CheckSpec(keras.layers.Dense, inputs=["3,7"], kwargs={"units": 2}, **{field: value})

@@ -143,6 +143,17 @@ def restore_safe_mode_setting(value):
         scope(value).__enter__()
 
 
+def enable_unsafe_deserialization():
+    """What user code calls to switch safe mode off for every later load: Keras 3's
+    ``keras.config.enable_unsafe_deserialization()``, which Keras 2 (2.13+) has only in its
+    serialization module. Returns whether this Keras has the switch."""
+    enable = getattr(_serialization_lib(), "enable_unsafe_deserialization", None)
+    if enable is None:
+        return False
+    enable()
+    return True
+
+
 @contextlib.contextmanager
 def safe_deserialization():
     """Deserialize in safe mode whatever user code switched before (Keras 3 lets the
@@ -293,6 +304,19 @@ def registration_restore(snapshot):
         live = getattr(module, name)
         live.clear()
         live.update(content)
+
+
+class _TensorFlowOps:
+    """The ``keras.ops`` functions the portable example layers use, for Keras 2, which has
+    no keras.ops (the same arguments and results on TensorFlow)."""
+
+    matmul = staticmethod(tf.matmul)
+    cast = staticmethod(tf.cast)
+
+
+#: ``keras.ops`` on Keras 3 (so a layer written with it runs on every backend), TensorFlow's
+#: equivalents on Keras 2: only ``matmul`` and ``cast`` are promised on both.
+ops = keras.ops if KERAS_3 else _TensorFlowOps
 
 
 def global_policy_name():

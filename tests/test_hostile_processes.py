@@ -220,13 +220,12 @@ def test_settings_a_layer_changes_reach_neither_the_caller_nor_the_next_target()
 
 
 def test_a_safe_mode_load_stays_safe_after_user_code_enabled_unsafe_deserialization(tmp_path):
-    if not hasattr(keras.config, "enable_unsafe_deserialization"):
-        pytest.skip("this Keras has no global unsafe-deserialization switch")
     model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda x: x * 2)])
     path = str(tmp_path / "lambda.keras")
     compat.save_model(model, path)
     with isolation.isolated():
-        keras.config.enable_unsafe_deserialization()
+        if not compat.enable_unsafe_deserialization():
+            pytest.skip("this Keras has no global unsafe-deserialization switch")
         with pytest.raises(Exception, match="(?i)lambda|safe"):
             compat.load_model(path)
     assert compat.safe_mode_setting() is not False

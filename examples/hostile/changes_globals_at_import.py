@@ -13,8 +13,7 @@ keras.backend.set_floatx("float16")
 compat.set_global_policy("mixed_float16")
 keras.backend.set_image_data_format("channels_first")
 keras.backend.set_epsilon(0.5)
-if hasattr(keras.config, "enable_unsafe_deserialization"):
-    keras.config.enable_unsafe_deserialization()
+compat.enable_unsafe_deserialization()
 tf.config.run_functions_eagerly(True)
 os.environ["KERAS_CONFORMANCE_DISTRIBUTION_DEVICES"] = "gpu"
 

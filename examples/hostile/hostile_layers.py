@@ -9,6 +9,7 @@ import threading
 import time
 
 from keras_compat import keras
+import keras_compat as compat
 
 
 class _Dense(keras.layers.Layer):
@@ -22,7 +23,7 @@ class _Dense(keras.layers.Layer):
         self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
 
     def call(self, inputs):
-        return keras.ops.matmul(inputs, self.kernel)
+        return compat.ops.matmul(inputs, self.kernel)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)

@@ -33,7 +33,7 @@ class _Dense(keras.layers.Layer):
         self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], self.units))
 
     def call(self, inputs):
-        return keras.ops.matmul(inputs, self.kernel)
+        return compat.ops.matmul(inputs, self.kernel)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -127,9 +127,8 @@ class ChangesGlobalsInCall(_Dense):
         compat.set_global_policy("mixed_float16")
         keras.backend.set_image_data_format("channels_first")
         keras.backend.set_epsilon(0.5)
-        if hasattr(keras.config, "enable_unsafe_deserialization"):
-            keras.config.enable_unsafe_deserialization()
+        compat.enable_unsafe_deserialization()
         tf.config.run_functions_eagerly(True)
         os.environ["KERAS_CONFORMANCE_DISTRIBUTION_DEVICES"] = "gpu"
         os.environ["HOSTILE_LEFT_BEHIND"] = "1"
-        return keras.ops.matmul(keras.ops.cast(inputs, "float32"), keras.ops.cast(self.kernel, "float32"))
+        return compat.ops.matmul(compat.ops.cast(inputs, "float32"), compat.ops.cast(self.kernel, "float32"))

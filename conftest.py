@@ -60,9 +60,24 @@ def pytest_collection_modifyitems(config, items):
 def _fresh_keras_state():
     """Each test starts from a cleared Keras session and fixed seeds. (Cleared without a
     full garbage collection, and only before the test: the collection alone cost a fifth
-    of a second twice per test, over half of the suite's time.)"""
+    of a second twice per test, over half of the suite's time.)
+
+    A test that leaves the global dtype policy, floatx, epsilon or the image data format
+    changed fails, and they are put back: Keras 3's clear_session drops the global policy
+    but Keras 2's keeps it, so on Keras 2 a leaked float64 policy made every later test in
+    that worker compute in float64 (a check helper called outside the checker's isolation
+    did)."""
     import keras_compat as compat
 
     compat.reset_session()
     compat.keras.utils.set_random_seed(1234)
+    before = compat.global_policy_name(), compat.backend_settings()
     yield
+    after = compat.global_policy_name(), compat.backend_settings()
+    if after != before:
+        if after[0] != before[0]:
+            compat.set_global_policy(before[0])
+        compat.restore_backend_settings(before[1])
+        pytest.fail(f"the test left Keras's global settings changed: dtype policy and "
+                    f"(floatx, epsilon, image data format) {before} before, {after} after; "
+                    f"run what changes them inside conformance.isolation.isolated()")

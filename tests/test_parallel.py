@@ -243,6 +243,19 @@ def _checks_args(checks):
     return [arg for check in checks for arg in ("--check", check)]
 
 
+def test_a_run_budget_that_ends_during_the_example_call_stops_the_run_without_blaming_the_target(tmp_path):
+    """The probe's timeout is capped at what is left of the run's budget: when that ends the
+    example call, the target is not run (exit 5), not "could not be built and called" (4)."""
+    from conformance.report import Report
+    from conformance.runner import Budget
+
+    spec = CheckSpec(load_target(_slow_module(tmp_path, 2.0)), [(3, 4)], {"units": 2})
+    target = run_spec(spec, checks=BUDGET_CHECKS, run_budget=Budget(1.0, "the run"))
+    assert target.error is None and "the run's budget of 1 s ran out" in target.stopped
+    assert [r.status for r in target.results] == ["skipped"] * len(BUDGET_CHECKS)
+    assert Report(targets=[target]).exit_code == 5
+
+
 def test_the_run_budget_holds_under_jobs(tmp_path, capsys):
     slow = _slow_module(tmp_path, 2.0)
     config = _config(tmp_path, slow, slow.replace("SlowDense", "SlowDense"), table="run_timeout = 3")

@@ -319,6 +319,25 @@ class _TensorFlowOps:
 ops = keras.ops if KERAS_3 else _TensorFlowOps
 
 
+def random_normal(shape):
+    """Unseeded standard-normal noise as Keras draws it: ``keras.random.normal`` (Keras 3,
+    from Keras's global SeedGenerator), ``keras.backend.random_normal`` (Keras 2, which has
+    no keras.random: a seed from NumPy's global generator)."""
+    if KERAS_3:
+        return keras.random.normal(shape)
+    return keras.backend.random_normal(shape)
+
+
+#: Whether ``seeded_draws`` makes unseeded Keras noise repeat when the same block runs twice
+#: in one process. Keras 3's ``keras.random`` draws stateless ops from the global
+#: SeedGenerator the block replaces; Keras 2's (``keras.backend.random_normal``, dropout's
+#: legacy generator) are stateful TensorFlow ops, whose kernels TensorFlow caches by their
+#: (global, operation) seed pair, so a second run continues the first run's stream. Only
+#: ``tf.random.set_seed``'s cache clear would restart it, which ``seeded_draws`` avoids for
+#: speed; a fresh process (the command) repeats on both.
+UNSEEDED_NOISE_REPEATS_IN_PROCESS = KERAS_3
+
+
 def global_policy_name():
     return keras.mixed_precision.global_policy().name
 
